@@ -1,0 +1,73 @@
+# ShopFocus: `make run` brings the site up with a processed demo; `make test` runs the suite.
+# Everything a fresh Debian machine needs is installed from here (venv, pip packages, Debian
+# packages, Redis for the tests).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON := $(BIN)/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBIAN_PACKAGES := ffmpeg espeak-ng sox chromium chromium-driver redis-server
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: all install system-deps redis run worker test test-fast bench bench-quick train demo clean-var
+
+all: install
+
+# ---------------------------------------------------------------- installation
+$(BIN)/activate:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/activate requirements.txt requirements-nodeps.txt
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -r requirements-nodeps.txt
+	touch $@
+
+install: system-deps $(VENV)/.installed
+
+# Debian packages, only those missing (apt-get update runs only when something is missing).
+system-deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# A local Redis for the tests (and for `make run` when CELERY_BROKER_URL points at it).
+redis: system-deps
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
+	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+
+# ---------------------------------------------------------------- the two commands
+run: install
+	$(PYTHON) manage.py migrate --noinput
+	$(PYTHON) manage.py collectstatic --noinput -v 0
+	$(PYTHON) manage.py demo
+	@echo "starting a Celery worker (log: var/worker.log) and the web server on http://$(HOST):$(PORT)/"
+	@mkdir -p var; $(BIN)/celery -A webapp worker -Q cpu,gpu -c 1 --loglevel INFO > var/worker.log 2>&1 & \
+	  worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+	  $(PYTHON) manage.py runserver $(HOST):$(PORT) --noreload
+
+worker: install
+	$(BIN)/celery -A webapp worker -Q cpu,gpu -c 1 --loglevel INFO
+
+test: install redis
+	$(PYTHON) -m pytest -q $(PYTEST_ARGS)
+
+test-fast: install
+	$(PYTHON) -m pytest -q tests/unit $(PYTEST_ARGS)
+
+# ---------------------------------------------------------------- benchmark and training
+bench: install
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
+
+bench-quick: install
+	$(PYTHON) bench/run.py --quick $(BENCH_ARGS)
+
+train: install
+	$(PYTHON) -m ml train $(TRAIN_ARGS)
+
+clean-var:
+	rm -rf var

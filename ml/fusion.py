@@ -1,0 +1,155 @@
+"""Fusion v1: learned late fusion of per-modality scores.
+
+Each modality contributes a few base features per (time step, product): visual cosine, speech
+semantic / lexical match, screen-text semantic / lexical, comment semantic / lexical. Each base
+feature also enters relative to the other products at the same time (a z-score across products),
+because raw cosines drift with lighting and scene while the *ranking* among products is what
+identifies the item. A logistic regression, fitted on the benchmark's training split, maps the
+features to P(product p is exhibited at t). The weights are learned (``python -m ml train``),
+one model per modality subset so that ablations ("visual only", "speech only") are each fitted
+fairly, and saved as JSON (no pickles) in ``ml/models/``.
+
+Evidence per modality is the probability given that modality's features alone (its part of the
+linear score plus the intercept), so a reviewer sees which signal fired.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .types import MODALITIES
+
+MODELS_DIR = os.path.join(os.path.dirname(__file__), "models")
+
+# base feature name -> modality
+BASE_FEATURES = {
+    "visual": "visual",
+    "speech_sem": "speech", "speech_lex": "speech",
+    "screen_sem": "screen_text", "screen_lex": "screen_text",
+    "comments_sem": "comments", "comments_lex": "comments",
+}
+
+
+def feature_names(base: list[str]) -> list[str]:
+    return [f"{b}{suffix}" for b in base for suffix in ("", "_z")]
+
+
+def expand_features(base: dict[str, np.ndarray]) -> tuple[list[str], np.ndarray]:
+    """{name: (T,P)} -> names, (T,P,F) with each base feature raw and z-scored across products."""
+    names, cols = [], []
+    for name in sorted(base):
+        x = np.asarray(base[name], dtype=np.float32)
+        mu = x.mean(axis=1, keepdims=True)
+        sd = x.std(axis=1, keepdims=True)
+        cols += [x, (x - mu) / np.maximum(sd, 1e-3)]
+        names += [name, name + "_z"]
+    if not cols:
+        raise ValueError("no features")
+    return names, np.stack(cols, axis=-1)
+
+
+def subset_key(modalities, visual_mode: str = "tracklet") -> str:
+    """Key of the model for a modality subset; per-frame (Vis.Img) visual features get their own."""
+    key = ",".join(sorted(set(modalities)))
+    return key + "@image" if "visual" in modalities and visual_mode == "image" else key
+
+
+@dataclass
+class FusionModel:
+    """Logistic regression over expanded features of a modality subset.
+
+    sklearn-style: ``fit(X, y)`` sets ``coef_``, ``intercept_``, ``mean_``, ``scale_``.
+    """
+
+    modalities: tuple[str, ...]
+    C: float = 1.0
+    names: list[str] = field(default_factory=list)
+
+    def fit(self, names: list[str], X: np.ndarray, y: np.ndarray, sample_weight=None) -> "FusionModel":
+        from sklearn.linear_model import LogisticRegression
+
+        self.names = list(names)
+        X = X.reshape(-1, len(names)).astype(np.float64)
+        self.mean_ = X.mean(axis=0)
+        self.scale_ = np.maximum(X.std(axis=0), 1e-6)
+        lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000)
+        lr.fit((X - self.mean_) / self.scale_, y.reshape(-1).astype(int), sample_weight=sample_weight)
+        self.coef_ = lr.coef_[0].astype(np.float64)
+        self.intercept_ = float(lr.intercept_[0])
+        return self
+
+    def _linear_parts(self, names: list[str], X: np.ndarray) -> np.ndarray:
+        """(T,P,F) -> (T,P,F) contribution of each feature to the logit."""
+        if list(names) != self.names:
+            idx = [names.index(n) for n in self.names]  # KeyError-like ValueError if missing
+            X = X[..., idx]
+        return (X - self.mean_) / self.scale_ * self.coef_
+
+    def predict(self, names: list[str], X: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """-> fused probability (T,P), and per-modality evidence probabilities {modality: (T,P)}."""
+        parts = self._linear_parts(names, X)
+        fused = _sigmoid(parts.sum(axis=-1) + self.intercept_)
+        evidence = {}
+        for m in MODALITIES:
+            sel = [i for i, n in enumerate(self.names) if BASE_FEATURES[n.removesuffix("_z")] == m]
+            if sel:
+                evidence[m] = _sigmoid(parts[..., sel].sum(axis=-1) + self.intercept_)
+        return fused.astype(np.float32), {k: v.astype(np.float32) for k, v in evidence.items()}
+
+    def to_dict(self) -> dict:
+        return {"modalities": list(self.modalities), "C": self.C, "names": self.names,
+                "coef": self.coef_.tolist(), "intercept": self.intercept_,
+                "mean": self.mean_.tolist(), "scale": self.scale_.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FusionModel":
+        m = cls(tuple(d["modalities"]), d.get("C", 1.0), list(d["names"]))
+        m.coef_ = np.asarray(d["coef"], dtype=np.float64)
+        m.intercept_ = float(d["intercept"])
+        m.mean_ = np.asarray(d["mean"], dtype=np.float64)
+        m.scale_ = np.asarray(d["scale"], dtype=np.float64)
+        return m
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+@dataclass
+class FusionBundle:
+    """All subset models plus the localizer settings chosen on the validation split."""
+
+    models: dict[str, FusionModel]
+    localizer: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    def for_modalities(self, modalities, visual_mode: str = "tracklet") -> FusionModel:
+        key = subset_key(modalities, visual_mode)
+        if key not in self.models:
+            raise ValueError(f"no fusion model trained for modalities {key!r}; "
+                             f"trained: {sorted(self.models)} (run `make train`)")
+        return self.models[key]
+
+    def save(self, path: str) -> None:
+        with open(path, "w") as f:
+            json.dump({"models": {k: m.to_dict() for k, m in self.models.items()},
+                       "localizer": self.localizer, "meta": self.meta}, f, indent=1)
+
+    @classmethod
+    def load(cls, name_or_path: str = "v1") -> "FusionBundle":
+        path = name_or_path if os.path.sep in name_or_path or name_or_path.endswith(".json") \
+            else os.path.join(MODELS_DIR, f"fusion_{name_or_path}.json")
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"fusion model {path} not found: run `make train`")
+        with open(path) as f:
+            d = json.load(f)
+        return cls({k: FusionModel.from_dict(v) for k, v in d["models"].items()},
+                   d.get("localizer", {}), d.get("meta", {}))
+
+
+def base_features_for(modalities) -> list[str]:
+    return [b for b, m in BASE_FEATURES.items() if m in set(modalities)]

@@ -1,0 +1,259 @@
+"""The whole pipeline: video + catalog (+ comments) -> LocalizationResult.
+
+    result = localize("v.mp4", "catalog_dir", comments="c.csv", progress=cb)
+
+Stages: probe -> (speech in a background thread: audio -> ASR) while the main thread streams
+frames through the visual analyzer (proposals, tracking, embeddings) and the screen-text
+reader -> text matching of speech windows, screen text and comments against product texts ->
+learned fusion -> localization. Speech and vision overlap because both spend their time in
+native code (CTranslate2, ONNX Runtime) that releases the GIL.
+
+``progress(stage: str, fraction: float)`` is called as work advances (fraction in [0,1] for the
+whole run); it may raise ``ml.errors.CancelledError`` to stop. Input problems raise
+``ml.errors.InputError`` with one line a person can act on.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+
+from .catalog import load_catalog
+from .comments import load_comments
+from .types import Catalog, LocalizationResult, ScoreCurves, TextEvents, Transcript
+
+Progress = Callable[[str, float], None]
+ALL_MODALITIES = ("visual", "speech", "screen_text", "comments")
+
+
+@dataclass
+class PipelineOptions:
+    fps: float = 1.0  # frames sampled per second for vision
+    step_s: float = 1.0  # time step of the score curves
+    max_side: int = 640  # frames are resized so the longer side is at most this
+    modalities: tuple[str, ...] = ALL_MODALITIES
+    visual_mode: str = "tracklet"  # "image" (Vis.Img: per-frame) or "tracklet" (Vis.Trk)
+    text_window_s: float = 8.0
+    asr_backend: str = "faster-whisper"  # or "openai-whisper" (GPU workers)
+    asr_checkpoint: str = ""  # openai-whisper checkpoint path
+    device: str = "cpu"
+    fusion: str = "v1"  # fusion bundle in ml/models/fusion_<name>.json; "none" = features only
+    threads: int = 2
+
+    def __post_init__(self):
+        self.modalities = tuple(self.modalities)
+        unknown = set(self.modalities) - set(ALL_MODALITIES)
+        if unknown or not self.modalities:
+            raise ValueError(f"modalities must be a non-empty subset of {ALL_MODALITIES}, got {self.modalities}")
+        if self.visual_mode not in ("image", "tracklet"):
+            raise ValueError(f"visual_mode must be 'image' or 'tracklet', got {self.visual_mode!r}")
+        if self.fps <= 0 or self.step_s <= 0:
+            raise ValueError("fps and step_s must be positive")
+
+
+class _Clock:
+    """Accumulates wall time per stage."""
+
+    def __init__(self):
+        self.timings: dict[str, float] = {}
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.timings[stage] = self.timings.get(stage, 0.0) + seconds
+
+    def measure(self, stage: str):
+        clock = self
+
+        class _Ctx:
+            def __enter__(self):
+                self.t0 = time.perf_counter()
+
+            def __exit__(self, *exc):
+                clock.add(stage, time.perf_counter() - self.t0)
+
+        return _Ctx()
+
+
+def _run_speech(video: str, options: PipelineOptions, duration_s: float) -> tuple[Transcript, dict]:
+    from .decode import load_audio
+    from .speech.asr import SpeechOptions, make_transcriber
+
+    timings = {}
+    t0 = time.perf_counter()
+    audio = load_audio(video)
+    timings["audio_decode"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if not len(audio):
+        return Transcript.empty(), timings
+    transcriber = make_transcriber(SpeechOptions(backend=options.asr_backend, checkpoint=options.asr_checkpoint,
+                                                 device=options.device, cpu_threads=options.threads))
+    transcript = transcriber.transcribe(audio)
+    timings["asr"] = time.perf_counter() - t0
+    return transcript, timings
+
+
+def _per_step(frame_times: np.ndarray, scores: np.ndarray, times: np.ndarray, step: float) -> np.ndarray:
+    """(F,P) per-frame scores -> (T,P): max over frames within each step, nearest frame if none."""
+    T, P = len(times), scores.shape[1] if scores.ndim == 2 else 0
+    out = np.zeros((T, P), dtype=np.float32)
+    if not len(frame_times) or not P:
+        return out
+    bins = np.clip(np.floor((frame_times - (times[0] - step / 2)) / step).astype(int), 0, T - 1)
+    out[:] = -np.inf
+    np.maximum.at(out, bins, scores)
+    empty = ~np.isfinite(out[:, 0])
+    if empty.any():
+        nearest = np.abs(frame_times[None, :] - times[empty][:, None]).argmin(axis=1)
+        out[empty] = scores[nearest]
+    return out
+
+
+def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, options: PipelineOptions,
+                     duration_s: float, has_audio: bool, progress: Progress, clock: _Clock):
+    """Run the perception stages; -> (times (T,), base features {name: (T,P)}, extras)."""
+    from .decode import iter_frames
+
+    mods = set(options.modalities)
+    step = options.step_s
+    times = np.arange(step / 2, max(duration_s, step / 2 + 1e-6), step)
+    base: dict[str, np.ndarray] = {}
+    extras: dict = {}
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
+    speech_future = None
+    if "speech" in mods and has_audio:
+        speech_future = pool.submit(_run_speech, video, options, duration_s)
+    try:
+        analyzer = reader = None
+        if "visual" in mods:
+            from .visual.analyzer import VisualAnalyzer, VisualOptions
+
+            with clock.measure("catalog_embed"):
+                analyzer = VisualAnalyzer(catalog, VisualOptions(fps=options.fps))
+        if "screen_text" in mods:
+            from .screentext import ScreenTextReader
+
+            reader = ScreenTextReader()
+        if analyzer or reader:
+            frames = iter_frames(video, fps=options.fps, max_side=options.max_side)
+            while True:
+                t0 = time.perf_counter()
+                frame = next(frames, None)
+                clock.add("decode", time.perf_counter() - t0)
+                if frame is None:
+                    break
+                if analyzer:
+                    with clock.measure("visual"):
+                        analyzer.update(frame)
+                if reader:
+                    with clock.measure("screen_text"):
+                        reader.update(frame)
+                progress("vision", 0.05 + 0.75 * min(1.0, frame.t / max(duration_s, 1e-6)))
+        if analyzer:
+            with clock.measure("visual"):
+                ev = analyzer.finish()
+            per_frame = ev.image_scores if options.visual_mode == "image" else ev.tracklet_scores
+            base["visual"] = _per_step(ev.frame_times, per_frame, times, step)
+            extras["boxes"] = ev.boxes
+            extras["shots"] = [float(s) for s in ev.shots.starts]
+            extras["tracklets"] = [{"track_id": int(t.track_id), "start_s": t.start_s, "end_s": t.end_s,
+                                    "category": t.category, "parent_category": t.parent_category}
+                                   for t in ev.tracklets]
+        screen = reader.finish() if reader else None
+
+        transcript = Transcript.empty()
+        if speech_future is not None:
+            progress("speech", 0.82)
+            t0 = time.perf_counter()
+            transcript, speech_timings = speech_future.result()
+            clock.add("speech_wait", time.perf_counter() - t0)
+            for k, v in speech_timings.items():
+                clock.add(k, v)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    progress("text", 0.88)
+    if mods & {"speech", "screen_text", "comments"}:
+        from .text.encoder import TextEncoder
+        from .text.matching import TextMatcher, TextMatchOptions, transcript_events
+
+        with clock.measure("text"):
+            mopts = TextMatchOptions(window_s=options.text_window_s)
+            matcher = TextMatcher(catalog, TextEncoder(), mopts).fit()
+            sources = {}
+            if "speech" in mods:
+                sources["speech"] = transcript_events(transcript, options.text_window_s, options.text_window_s / 2)
+            if "screen_text" in mods:
+                sources["screen"] = screen if screen is not None else TextEvents.empty("screen_text")
+            if "comments" in mods:
+                sources["comments"] = comments if comments is not None else TextEvents.empty("comments")
+            for name, events in sources.items():
+                scored = matcher.score(events, times, options.text_window_s)
+                base[f"{name}_sem"] = scored["semantic"]
+                base[f"{name}_lex"] = scored["lexical"]
+    extras["transcript"] = [[round(w.start, 2), round(w.end, 2), w.text] for w in transcript.words]
+    if screen is not None:
+        extras["screen_text"] = [[round(float(t), 2), s] for t, s in zip(screen.t, screen.text)]
+    return times, base, extras
+
+
+def localize(video: str, catalog, comments: str | None = None,
+             options: PipelineOptions | None = None, progress: Progress | None = None,
+             features_out: str | None = None) -> LocalizationResult:
+    """Run every stage; ``catalog`` is a folder path or an ``ml.types.Catalog``.
+
+    ``features_out``: also save the base features and product ids as .npz (fusion training).
+    """
+    from .decode import probe
+    from .fusion import FusionBundle, expand_features
+    from .localize import Localizer, LocalizerOptions
+
+    options = options or PipelineOptions()
+    progress = progress or (lambda stage, fraction: None)
+    clock = _Clock()
+    t_start = time.perf_counter()
+    progress("probe", 0.0)
+    with clock.measure("probe"):
+        info = probe(video)
+        if not isinstance(catalog, Catalog):
+            catalog = load_catalog(catalog)
+        events = load_comments(comments, info.duration_s) if comments else None
+    bundle = None
+    if options.fusion != "none":  # fail before the expensive stages when no model is trained
+        bundle = FusionBundle.load(options.fusion)
+        model = bundle.for_modalities(options.modalities, options.visual_mode)
+
+    times, base, extras = compute_features(video, catalog, events, options, info.duration_s,
+                                           info.has_audio, progress, clock)
+    ids = catalog.ids
+    if features_out:
+        np.savez_compressed(features_out, times=times, product_ids=np.asarray(ids),
+                            **{f"f_{k}": v for k, v in base.items()})
+    progress("fusion", 0.95)
+    with clock.measure("fusion"):
+        if bundle is None:
+            fused, evidence = np.zeros((len(times), len(ids)), np.float32), {}
+        else:
+            names, X = expand_features(base)
+            fused, evidence = model.predict(names, X)
+        curves = ScoreCurves(times, options.step_s, ids, evidence, fused)
+        intervals = Localizer(LocalizerOptions(**(bundle.localizer if bundle else {}))).predict(curves) \
+            if bundle else []
+    clock.add("total", time.perf_counter() - t_start)
+    progress("done", 1.0)
+    opts = asdict(options)
+    opts["modalities"] = list(options.modalities)
+    return LocalizationResult(video=str(video), duration_s=info.duration_s, intervals=intervals,
+                              timings_s=clock.timings, options=opts, curves=curves, extras=extras)
+
+
+def save_curves(curves: ScoreCurves, path: str) -> None:
+    """The curves file the evaluator reads: times, product_ids, fused, m_<modality>."""
+    np.savez_compressed(path, times=curves.times, product_ids=np.asarray(curves.product_ids),
+                        fused=curves.fused, **{f"m_{k}": v for k, v in curves.modalities.items()})
+
+
+__all__ = ["PipelineOptions", "localize", "save_curves", "compute_features"]
