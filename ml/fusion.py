@@ -121,11 +121,18 @@ def _sigmoid(z):
 
 @dataclass
 class FusionBundle:
-    """All subset models plus the localizer settings chosen on the validation split."""
+    """All subset models plus, per subset, the localizer settings chosen on the validation split
+    (``localizer[key]``, with ``localizer["default"]`` for subsets not tuned separately)."""
 
     models: dict[str, FusionModel]
     localizer: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+
+    def localizer_options(self, modalities, visual_mode: str = "tracklet"):
+        from .localize import LocalizerOptions
+
+        key = subset_key(modalities, visual_mode)
+        return LocalizerOptions(**self.localizer.get(key, self.localizer.get("default", {})))
 
     def for_modalities(self, modalities, visual_mode: str = "tracklet") -> FusionModel:
         key = subset_key(modalities, visual_mode)
@@ -151,5 +158,15 @@ class FusionBundle:
                    d.get("localizer", {}), d.get("meta", {}))
 
 
-def base_features_for(modalities) -> list[str]:
-    return [b for b, m in BASE_FEATURES.items() if m in set(modalities)]
+def select_features(base: dict[str, np.ndarray], modalities, visual_mode: str = "tracklet") -> dict[str, np.ndarray]:
+    """The base features a subset's model uses. ``base`` may hold both visual features:
+    "visual" (tracklet, Vis.Trk) and "visual_img" (per-frame, Vis.Img); the chosen one is
+    passed on as "visual"."""
+    mods = set(modalities)
+    out = {k: v for k, v in base.items() if k in BASE_FEATURES and BASE_FEATURES[k] in mods and k != "visual"}
+    if "visual" in mods:
+        key = "visual_img" if visual_mode == "image" else "visual"
+        if key not in base:
+            raise ValueError(f"visual features {key!r} missing")
+        out["visual"] = base[key]
+    return out

@@ -77,20 +77,23 @@ class _Clock:
         return _Ctx()
 
 
-def _run_speech(video: str, options: PipelineOptions, duration_s: float) -> tuple[Transcript, dict]:
+def _run_speech(video: str, options: PipelineOptions, start_s: float,
+                end_s: float | None) -> tuple[Transcript, dict]:
     from .decode import load_audio
     from .speech.asr import SpeechOptions, make_transcriber
 
     timings = {}
     t0 = time.perf_counter()
     audio = load_audio(video)
+    if start_s > 0 or end_s is not None:  # a streaming segment
+        audio = audio[int(start_s * 16000):None if end_s is None else int(end_s * 16000)]
     timings["audio_decode"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if not len(audio):
         return Transcript.empty(), timings
     transcriber = make_transcriber(SpeechOptions(backend=options.asr_backend, checkpoint=options.asr_checkpoint,
                                                  device=options.device, cpu_threads=options.threads))
-    transcript = transcriber.transcribe(audio)
+    transcript = transcriber.transcribe(audio, offset_s=start_s)
     timings["asr"] = time.perf_counter() - t0
     return transcript, timings
 
@@ -112,20 +115,27 @@ def _per_step(frame_times: np.ndarray, scores: np.ndarray, times: np.ndarray, st
 
 
 def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, options: PipelineOptions,
-                     duration_s: float, has_audio: bool, progress: Progress, clock: _Clock):
-    """Run the perception stages; -> (times (T,), base features {name: (T,P)}, extras)."""
+                     duration_s: float, has_audio: bool, progress: Progress, clock: _Clock,
+                     start_s: float = 0.0, end_s: float | None = None):
+    """Run the perception stages on [start_s, end_s or duration_s) of the video.
+
+    -> (times (T,), base features {name: (T,P)}, extras). Time steps are aligned to multiples of
+    ``step_s`` from 0, so segments processed one after another (``ml.streaming``) concatenate.
+    """
     from .decode import iter_frames
 
     mods = set(options.modalities)
     step = options.step_s
-    times = np.arange(step / 2, max(duration_s, step / 2 + 1e-6), step)
+    stop = duration_s if end_s is None else end_s
+    times = np.arange(start_s + step / 2, max(stop, start_s + step / 2 + 1e-6), step)
+    span = max(stop - start_s, 1e-6)
     base: dict[str, np.ndarray] = {}
     extras: dict = {}
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
     speech_future = None
     if "speech" in mods and has_audio:
-        speech_future = pool.submit(_run_speech, video, options, duration_s)
+        speech_future = pool.submit(_run_speech, video, options, start_s, end_s)
     try:
         analyzer = reader = None
         if "visual" in mods:
@@ -138,7 +148,8 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
 
             reader = ScreenTextReader()
         if analyzer or reader:
-            frames = iter_frames(video, fps=options.fps, max_side=options.max_side)
+            frames = iter_frames(video, fps=options.fps, start_s=start_s,
+                                 end_s=end_s, max_side=options.max_side)
             while True:
                 t0 = time.perf_counter()
                 frame = next(frames, None)
@@ -151,12 +162,14 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
                 if reader:
                     with clock.measure("screen_text"):
                         reader.update(frame)
-                progress("vision", 0.05 + 0.75 * min(1.0, frame.t / max(duration_s, 1e-6)))
+                progress("vision", 0.05 + 0.75 * min(1.0, (frame.t - start_s) / span))
         if analyzer:
             with clock.measure("visual"):
                 ev = analyzer.finish()
-            per_frame = ev.image_scores if options.visual_mode == "image" else ev.tracklet_scores
-            base["visual"] = _per_step(ev.frame_times, per_frame, times, step)
+            # Both visual features come from the same pass; the fusion model picks one by
+            # ``visual_mode`` (``select_features``), and training sees both.
+            base["visual"] = _per_step(ev.frame_times, ev.tracklet_scores, times, step)
+            base["visual_img"] = _per_step(ev.frame_times, ev.image_scores, times, step)
             extras["boxes"] = ev.boxes
             extras["shots"] = [float(s) for s in ev.shots.starts]
             extras["tracklets"] = [{"track_id": int(t.track_id), "start_s": t.start_s, "end_s": t.end_s,
@@ -208,8 +221,8 @@ def localize(video: str, catalog, comments: str | None = None,
     ``features_out``: also save the base features and product ids as .npz (fusion training).
     """
     from .decode import probe
-    from .fusion import FusionBundle, expand_features
-    from .localize import Localizer, LocalizerOptions
+    from .fusion import FusionBundle, expand_features, select_features
+    from .localize import Localizer
 
     options = options or PipelineOptions()
     progress = progress or (lambda stage, fraction: None)
@@ -237,10 +250,10 @@ def localize(video: str, catalog, comments: str | None = None,
         if bundle is None:
             fused, evidence = np.zeros((len(times), len(ids)), np.float32), {}
         else:
-            names, X = expand_features(base)
+            names, X = expand_features(select_features(base, options.modalities, options.visual_mode))
             fused, evidence = model.predict(names, X)
         curves = ScoreCurves(times, options.step_s, ids, evidence, fused)
-        intervals = Localizer(LocalizerOptions(**(bundle.localizer if bundle else {}))).predict(curves) \
+        intervals = Localizer(bundle.localizer_options(options.modalities, options.visual_mode)).predict(curves) \
             if bundle else []
     clock.add("total", time.perf_counter() - t_start)
     progress("done", 1.0)

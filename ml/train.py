@@ -1,0 +1,118 @@
+"""``python -m ml train``: fit fusion v1 on the benchmark's training split and choose the
+localizer's thresholds on the validation split.
+
+Inputs are run folders, each holding ``features.npz`` (written by ``localize --features``) and
+``truth.json``; ``bench/run.py --split train --features-only`` makes them. The test split is never
+read here. Output: ``ml/models/fusion_v1.json`` with one model per modality subset (the
+benchmark's ablation rows) and the training metadata.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import sys
+import time
+from dataclasses import asdict
+
+import numpy as np
+
+from .fusion import MODELS_DIR, FusionBundle, FusionModel, expand_features, select_features, subset_key
+from .localize import Localizer
+from .types import Interval, ScoreCurves
+
+# (modalities, visual_mode): the default pipeline and the Fashion Focus / ablation rows.
+SUBSETS = [
+    (("visual", "speech", "screen_text", "comments"), "tracklet"),
+    (("visual", "speech", "screen_text", "comments"), "image"),
+    (("visual", "speech", "comments"), "tracklet"),
+    (("visual",), "tracklet"),
+    (("visual",), "image"),
+    (("speech",), "tracklet"),
+    (("screen_text",), "tracklet"),
+    (("comments",), "tracklet"),
+]
+
+
+def load_runs(folder: str) -> list[dict]:
+    """Every ``*/features.npz`` + ``truth.json`` pair under ``folder``."""
+    runs = []
+    for path in sorted(glob.glob(os.path.join(folder, "**", "features.npz"), recursive=True)):
+        truth_path = os.path.join(os.path.dirname(path), "truth.json")
+        if not os.path.isfile(truth_path):
+            continue
+        with np.load(path, allow_pickle=False) as z:
+            base = {k[2:]: z[k] for k in z.files if k.startswith("f_")}
+            times, ids = z["times"], [str(x) for x in z["product_ids"]]
+        with open(truth_path) as f:
+            truth = [Interval.from_dict(d) for d in json.load(f)["intervals"]]
+        runs.append({"name": os.path.dirname(path), "times": times, "ids": ids, "base": base, "truth": truth})
+    return runs
+
+
+def labels(times: np.ndarray, ids: list[str], truth: list[Interval]) -> np.ndarray:
+    """(T,P) 1 where product p is exhibited at step t."""
+    y = np.zeros((len(times), len(ids)), dtype=np.int8)
+    col = {pid: j for j, pid in enumerate(ids)}
+    for iv in truth:
+        if iv.product_id in col:
+            y[(times >= iv.start_s) & (times < iv.end_s), col[iv.product_id]] = 1
+    return y
+
+
+def mean_map(preds: list[list[Interval]], truths: list[list[Interval]]) -> float:
+    """mAP averaged over tIoU 0.3, 0.5, 0.7 and episodes: the localizer's selection metric."""
+    from .eval.metrics import temporal_map
+
+    return float(np.mean([np.mean([temporal_map(p, t, th) for th in (0.3, 0.5, 0.7)])
+                          for p, t in zip(preds, truths)]))
+
+
+def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print) -> FusionBundle:
+    t0 = time.perf_counter()
+    train_runs, val_runs = load_runs(train_dir), load_runs(val_dir)
+    if not train_runs:
+        raise FileNotFoundError(f"no features.npz + truth.json runs under {train_dir}")
+    if not val_runs:
+        raise FileNotFoundError(f"no features.npz + truth.json runs under {val_dir}")
+    models, localizers, val_map = {}, {}, {}
+    for modalities, mode in SUBSETS:
+        key = subset_key(modalities, mode)
+        Xs, ys = [], []
+        for run in train_runs:
+            names, X = expand_features(select_features(run["base"], modalities, mode))
+            Xs.append(X.reshape(-1, X.shape[-1]))
+            ys.append(labels(run["times"], run["ids"], run["truth"]).reshape(-1))
+        model = FusionModel(modalities, C).fit(names, np.concatenate(Xs), np.concatenate(ys))
+        models[key] = model
+        episodes = []
+        for run in val_runs:
+            vnames, X = expand_features(select_features(run["base"], modalities, mode))
+            fused, evidence = model.predict(vnames, X)
+            step = float(run["times"][1] - run["times"][0]) if len(run["times"]) > 1 else 1.0
+            episodes.append((ScoreCurves(run["times"], step, run["ids"], evidence, fused), run["truth"]))
+        localizer = Localizer().fit(episodes, mean_map)
+        localizers[key] = asdict(localizer.options)
+        val_map[key] = round(localizer.best_score_, 4)
+        log(f"{key:45s} val mAP(0.3:0.7)={localizer.best_score_:.3f} "
+            f"weights={dict(zip(model.names, np.round(model.coef_, 2)))}")
+    localizers["default"] = localizers[subset_key(SUBSETS[0][0], SUBSETS[0][1])]
+    bundle = FusionBundle(models, localizers, {
+        "train_episodes": len(train_runs), "val_episodes": len(val_runs),
+        "train_dir": os.path.relpath(train_dir), "val_dir": os.path.relpath(val_dir),
+        "C": C, "seconds": round(time.perf_counter() - t0, 1),
+        "val_map_0.3_0.7": val_map})
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    bundle.save(out)
+    log(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
+    return bundle
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="fit fusion v1 on training runs, localizer thresholds on validation runs")
+    p.add_argument("--train", default="bench/runs/train", help="folder of training runs (features.npz + truth.json)")
+    p.add_argument("--val", default="bench/runs/val", help="folder of validation runs")
+    p.add_argument("--out", default=os.path.join(MODELS_DIR, "fusion_v1.json"))
+    p.add_argument("--C", type=float, default=1.0, help="inverse L2 regularisation strength")
+    p.set_defaults(func=lambda a: (train(a.train, a.val, a.out, a.C, log=lambda m: print(m, file=sys.stderr)), 0)[1])
