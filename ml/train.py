@@ -1,8 +1,9 @@
 """``python -m ml train``: fit fusion v1 on the benchmark's training split and choose the
 localizer's thresholds on the validation split.
 
-Inputs are run folders, each holding ``features.npz`` (written by ``localize --features``) and
-``truth.json``; ``bench/run.py --split train --features-only`` makes them. The test split is never
+Inputs are run folders made by ``bench/run.py --split train|val --features-only --extra-args
+"--fusion none"`` (a manifest.json naming each episode's features.npz and truth.json), or any
+folder with ``features.npz`` and ``truth.json`` side by side. The test split is never
 read here. Output: ``ml/models/fusion_v1.json`` with one model per modality subset (the
 benchmark's ablation rows) and the training metadata.
 """
@@ -35,12 +36,22 @@ SUBSETS = [
 ]
 
 
+def _pairs(folder: str) -> list[tuple[str, str]]:
+    """(features.npz, truth.json) pairs: from the harness' manifest.json, else side by side."""
+    manifest = os.path.join(folder, "manifest.json")
+    if os.path.isfile(manifest):
+        with open(manifest) as f:
+            eps = json.load(f)["episodes"]
+        return [(e["features"], e["truth"]) for e in eps if e.get("rc") == 0 and e.get("features")]
+    return [(p, os.path.join(os.path.dirname(p), "truth.json"))
+            for p in sorted(glob.glob(os.path.join(folder, "**", "features.npz"), recursive=True))]
+
+
 def load_runs(folder: str) -> list[dict]:
-    """Every ``*/features.npz`` + ``truth.json`` pair under ``folder``."""
+    """Every (features, truth) run under ``folder`` (see ``_pairs``)."""
     runs = []
-    for path in sorted(glob.glob(os.path.join(folder, "**", "features.npz"), recursive=True)):
-        truth_path = os.path.join(os.path.dirname(path), "truth.json")
-        if not os.path.isfile(truth_path):
+    for path, truth_path in _pairs(folder):
+        if not (os.path.isfile(path) and os.path.isfile(truth_path)):
             continue
         with np.load(path, allow_pickle=False) as z:
             base = {k[2:]: z[k] for k in z.files if k.startswith("f_")}
@@ -63,10 +74,14 @@ def labels(times: np.ndarray, ids: list[str], truth: list[Interval]) -> np.ndarr
 
 def mean_map(preds: list[list[Interval]], truths: list[list[Interval]]) -> float:
     """mAP averaged over tIoU 0.3, 0.5, 0.7 and episodes: the localizer's selection metric."""
-    from .eval.metrics import temporal_map
+    from .eval.localization import localization_metrics
 
-    return float(np.mean([np.mean([temporal_map(p, t, th) for th in (0.3, 0.5, 0.7)])
-                          for p, t in zip(preds, truths)]))
+    values = []
+    for p, t in zip(preds, truths):
+        m = localization_metrics([i.to_dict() for i in p], [i.to_dict() for i in t])["mAP_mean"]
+        if np.isfinite(m):
+            values.append(m)
+    return float(np.mean(values)) if values else 0.0
 
 
 def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print) -> FusionBundle:
@@ -111,8 +126,8 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print) -> 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="fit fusion v1 on training runs, localizer thresholds on validation runs")
-    p.add_argument("--train", default="bench/runs/train", help="folder of training runs (features.npz + truth.json)")
-    p.add_argument("--val", default="bench/runs/val", help="folder of validation runs")
+    p.add_argument("--train", default="bench/runs/features_train", help="folder of training runs (features.npz + truth.json)")
+    p.add_argument("--val", default="bench/runs/features_val", help="folder of validation runs")
     p.add_argument("--out", default=os.path.join(MODELS_DIR, "fusion_v1.json"))
     p.add_argument("--C", type=float, default=1.0, help="inverse L2 regularisation strength")
     p.set_defaults(func=lambda a: (train(a.train, a.val, a.out, a.C, log=lambda m: print(m, file=sys.stderr)), 0)[1])

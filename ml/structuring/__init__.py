@@ -1,0 +1,2 @@
+"""Video content structuring: shot boundaries (``shots``), class-agnostic region proposals
+(``proposals``) and tracking of proposals into tracklets (``tracking``)."""

@@ -1,0 +1,133 @@
+"""The whole pipeline on a real 12 s clip (in-store photos of a banana, then oat milk, with
+narration), with the real packaged models and the shipped fusion model."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from ml.errors import CancelledError
+from ml.pipeline import PipelineOptions, localize
+from ml.types import MODALITIES, Interval
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+CLIP_DIR = os.path.join(ROOT, "tests", "data", "clip")
+CLIP = os.path.join(CLIP_DIR, "clip.mp4")
+CATALOG = os.path.join(ROOT, "tests", "data", "catalog")
+
+
+@pytest.fixture(scope="module")
+def result():
+    return localize(CLIP, CATALOG, comments=os.path.join(CLIP_DIR, "comments.csv"))
+
+
+def _truth():
+    with open(os.path.join(CLIP_DIR, "truth.json")) as f:
+        return [Interval.from_dict(d) for d in json.load(f)["intervals"]]
+
+
+def test_it_finds_each_shown_product_at_its_time(result):
+    for truth in _truth():
+        best = max((iv.iou(truth) for iv in result.intervals if iv.product_id == truth.product_id), default=0.0)
+        assert best >= 0.5, (truth, result.intervals)
+    assert not [iv for iv in result.intervals if iv.product_id == "gs_34"]  # never shown
+
+
+def test_intervals_carry_scores_and_per_modality_evidence(result):
+    assert result.intervals
+    for iv in result.intervals:
+        assert 0.0 <= iv.start_s < iv.end_s <= result.duration_s + 1.0
+        assert 0.0 <= iv.score <= 1.0
+        assert set(iv.to_dict()["evidence"]) == set(MODALITIES)
+    banana = max((iv for iv in result.intervals if iv.product_id == "gs_06"), key=lambda i: i.score)
+    assert banana.evidence["speech"] > 0.5  # "ecological banana" is said while it is shown
+
+
+def test_result_json_follows_the_contract(result, tmp_path):
+    result.dump(str(tmp_path / "r.json"))
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["video"].endswith("clip.mp4") and abs(data["duration_s"] - 12.0) < 0.5
+    assert {"decode", "visual", "asr", "text", "fusion", "total"} <= set(data["timings_s"])
+    assert set(data["intervals"][0]) == {"product_id", "start_s", "end_s", "score", "evidence"}
+
+
+def test_curves_and_extras_are_there_for_the_reviewer(result):
+    curves = result.curves
+    assert curves.fused.shape == (12, 3) and curves.product_ids == ["gs_34", "gs_06", "gs_45"]
+    assert set(curves.modalities) == set(MODALITIES)
+    words = " ".join(w[2] for w in result.extras["transcript"]).lower()
+    assert "banana" in words and "oat" in words
+    assert result.extras["boxes"] and result.extras["tracklets"]
+
+
+def test_a_modality_subset_runs_only_its_stages():
+    r = localize(CLIP, CATALOG, options=PipelineOptions(modalities=("speech",)))
+    assert "asr" in r.timings_s and "visual" not in r.timings_s and "screen_text" not in r.timings_s
+    assert set(r.curves.modalities) == {"speech"}
+
+
+def test_a_progress_callback_can_cancel_the_run():
+    seen = []
+
+    def progress(stage, fraction):
+        seen.append((stage, fraction))
+        if stage == "vision" and fraction > 0.3:
+            raise CancelledError("stop")
+
+    with pytest.raises(CancelledError):
+        localize(CLIP, CATALOG, progress=progress)
+    fractions = [f for _, f in seen]
+    assert fractions == sorted(fractions)
+
+
+def test_the_cli_writes_result_curves_and_evaluates(tmp_path):
+    out, curves = tmp_path / "r.json", tmp_path / "c.npz"
+    proc = subprocess.run([sys.executable, "-m", "ml", "localize", "--video", CLIP, "--catalog", CATALOG,
+                           "--out", str(out), "--curves", str(curves), "--quiet"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    with np.load(curves) as z:
+        assert z["fused"].shape == (12, 3) and "m_visual" in z.files
+    proc = subprocess.run([sys.executable, "-m", "ml", "evaluate", "--pred", str(out), "--truth",
+                           os.path.join(CLIP_DIR, "truth.json"), "--curves", str(curves)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads(proc.stdout)
+    assert metrics  # JSON with the metric families
+    assert "map" in json.dumps(metrics).lower() and "recall" in json.dumps(metrics).lower()
+
+
+def test_follow_emits_intervals_while_a_stream_grows(tmp_path):
+    """A growing MPEG-TS file (as a recorder writes it) is followed to its end."""
+    ts = tmp_path / "live.ts"
+    full = tmp_path / "full.ts"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", CLIP, "-c", "copy", "-f", "mpegts", str(full)],
+                   check=True)
+    data = full.read_bytes()
+
+    def writer():
+        with open(ts, "wb") as f:
+            for k in range(0, len(data), len(data) // 6 + 1):
+                f.write(data[k:k + len(data) // 6 + 1])
+                f.flush()
+                time.sleep(0.3)
+
+    from ml.streaming import follow
+
+    emitted = []
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        follow(str(ts), CATALOG, str(tmp_path / "r.json"), options=PipelineOptions(),
+               idle_timeout_s=3.0, segment_s=4.0, poll_s=0.2, emit=emitted.append)
+    finally:
+        thread.join()
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["duration_s"] > 11.0
+    assert {iv.product_id for iv in emitted} >= {"gs_06", "gs_45"}
+    assert len(emitted) == len(result["intervals"])

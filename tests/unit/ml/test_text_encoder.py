@@ -1,0 +1,42 @@
+"""MiniLM text encoder: shapes, normalisation, meaning, and its cache."""
+
+import numpy as np
+import pytest
+
+from ml.text import TextEncoder, TextEncoderOptions
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return TextEncoder()
+
+
+def test_it_encodes_texts_to_unit_384_d_rows(encoder):
+    v = encoder.encode(["Tropicana Apple Juice", "Arla Medium Fat Milk"])
+    assert v.shape == (2, 384) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+
+
+def test_related_texts_are_closer_than_unrelated_ones(encoder):
+    juice, apple_drink, jersey = encoder.encode(["apple juice", "a drink pressed from apples", "cricket jersey"])
+    assert juice @ apple_drink > juice @ jersey + 0.2
+
+
+def test_repeated_and_cached_texts_give_identical_vectors(encoder):
+    a = encoder.encode(["oat milk", "oat milk", "  oat   milk "])
+    np.testing.assert_array_equal(a[0], a[1])
+    np.testing.assert_array_equal(a[0], a[2])  # whitespace is normalised before caching
+    np.testing.assert_array_equal(encoder.encode(["oat milk"])[0], a[0])
+
+
+def test_empty_input_and_empty_strings(encoder):
+    assert encoder.encode([]).shape == (0, 384)
+    v = encoder.encode(["", "milk"])
+    assert not v[0].any() and np.linalg.norm(v[1]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_the_cache_keeps_at_most_cache_size_texts():
+    enc = TextEncoder(TextEncoderOptions(cache_size=3))
+    first = enc.encode(["a", "b", "c", "d", "e"])
+    assert len(enc._cache) == 3
+    np.testing.assert_allclose(enc.encode(["a"])[0], first[0], atol=1e-5)  # evicted, recomputed
