@@ -1,0 +1,380 @@
+"""ShopFocus benchmark harness (`make bench`): generate the test suite, localize, evaluate, report.
+
+    python bench/run.py                    # full suite -> bench/results/latest.{json,md}
+    python bench/run.py --quick            # one 30 s 640x360 episode -> bench/results/quick.*
+    python bench/run.py --split train --episodes 40 --features-only   # fusion training data
+
+Episodes are cached in bench/cache/<key>/ (key = generator version + settings + seed); pipeline
+outputs go to bench/runs/<name>/<row>/<episode>/ (both gitignored). Every localize run is a
+subprocess; its wall time and peak RSS (``os.wait4``) are recorded.
+
+Rows: ``default`` runs on every episode. The ablation rows (Fashion Focus Table 1 on our data,
+and each modality alone) need their own localize runs for mAP, so they run on an evenly spread
+subset (``--ablation-episodes``, default 6) and stop when the time budget (``--budget-min``) is
+spent; the ``curves:<modality>`` rows are the recall of each modality's own score array in the
+default run's curves, on every episode (no extra run, no mAP).
+
+Pooled metrics: recall@k over all true intervals of all episodes; mAP over (episode, product)
+pairs that have truth; median boundary error over all pairs matched at tIoU 0.3; real-time
+factor = total video seconds / total wall seconds; peak RSS = max over runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from ml.eval import evaluate  # noqa: E402
+from ml.eval.evaluate import clean  # noqa: E402
+from ml.eval.localization import localization_metrics  # noqa: E402
+from ml.eval.retrieval import KS, curves_recall, load_curves, modality_keys  # noqa: E402
+from ml.synth import SYNTH_VERSION, generate_episode, load_sources, suite  # noqa: E402
+from ml.synth.suite import EpisodeSpec  # noqa: E402
+
+CACHE = os.path.join(REPO, "bench", "cache")
+RUNS = os.path.join(REPO, "bench", "runs")
+RESULTS = os.path.join(REPO, "bench", "results")
+
+# (row name, label, localize arguments)
+DEFAULT_ROW = ("default", "default pipeline", [])
+ABLATION_ROWS = [
+    ("vis_img", "Vis.Img (visual, image features)", ["--modalities", "visual", "--visual-mode", "image"]),
+    ("vis_trk", "Vis.Trk (visual, tracklet features)", ["--modalities", "visual", "--visual-mode", "tracklet"]),
+    ("mlt_trk", "Mlt.Trk (visual + speech + comments)", ["--modalities", "visual,speech,comments"]),
+    ("mlt_trk_ocr", "Mlt.Trk + screen text", ["--modalities", "visual,speech,comments,screen_text"]),
+    ("speech", "speech alone", ["--modalities", "speech"]),
+    ("screen_text", "screen text alone", ["--modalities", "screen_text"]),
+    ("comments", "comments alone", ["--modalities", "comments"]),
+]
+
+
+# --------------------------------------------------------------------------- generation
+def _gen(args: tuple[EpisodeSpec, str | None]) -> tuple[str, float]:
+    spec, data_root = args
+    d = os.path.join(CACHE, spec.key(SYNTH_VERSION))
+    t = time.time()
+    generate_episode(d, spec.seed, spec.split, spec.difficulty, spec.domain, spec.duration_s, spec.size,
+                     data_root=data_root)
+    with open(os.path.join(d, "DONE"), "w") as f:
+        f.write(json.dumps(spec.to_dict()))
+    return d, time.time() - t
+
+
+def ensure_episodes(specs: list[EpisodeSpec], jobs: int, data_root: str | None) -> tuple[list[dict], float]:
+    """Generate the episodes missing from the cache; returns their paths and generation time."""
+    todo = [s for s in specs if not os.path.isfile(os.path.join(CACHE, s.key(SYNTH_VERSION), "DONE"))]
+    t0 = time.time()
+    if todo:
+        load_sources(data_root)  # fail fast with a clear message when the data root is absent
+        print(f"generating {len(todo)} episode(s) ({sum(s.duration_s for s in todo) / 60:.1f} min of video)...",
+              file=sys.stderr)
+        work = [(s, data_root) for s in todo]
+        if jobs > 1 and len(work) > 1:
+            with ProcessPoolExecutor(jobs) as ex:
+                for d, sec in ex.map(_gen, work):
+                    print(f"  {os.path.basename(d)}: {sec:.0f} s", file=sys.stderr)
+        else:
+            for w in work:
+                d, sec = _gen(w)
+                print(f"  {os.path.basename(d)}: {sec:.0f} s", file=sys.stderr)
+    eps = []
+    for s in specs:
+        d = os.path.join(CACHE, s.key(SYNTH_VERSION))
+        eps.append({"name": s.name, "dir": d, "video": os.path.join(d, "video.mp4"),
+                    "catalog": os.path.join(d, "catalog"), "comments": os.path.join(d, "comments.csv"),
+                    "truth": os.path.join(d, "truth.json"), "spec": s.to_dict()})
+    return eps, time.time() - t0
+
+
+# --------------------------------------------------------------------------- running
+def run_localize(ep: dict, out_dir: str, args: list[str], extra: list[str], features: bool = False,
+                 timeout_s: float = 3600) -> dict:
+    """One ``python -m ml localize`` subprocess; wall time and peak RSS via os.wait4."""
+    os.makedirs(out_dir, exist_ok=True)
+    out = {"result": os.path.join(out_dir, "result.json"), "curves": os.path.join(out_dir, "curves.npz"),
+           "log": os.path.join(out_dir, "log.txt")}
+    cmd = [sys.executable, "-m", "ml", "localize", "--video", ep["video"], "--catalog", ep["catalog"],
+           "--comments", ep["comments"], "--out", out["result"], "--curves", out["curves"], "--quiet"]
+    if features:
+        out["features"] = os.path.join(out_dir, "features.npz")
+        cmd += ["--features", out["features"]]
+    cmd += args + extra
+    for p in (out["result"], out["curves"]):
+        if os.path.exists(p):
+            os.remove(p)
+    t = time.time()
+    with open(out["log"], "w") as log:
+        log.write(" ".join(shlex.quote(c) for c in cmd) + "\n")
+        log.flush()
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        deadline = t + timeout_s
+        while True:
+            pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.time() > deadline:
+                proc.kill()
+                pid, status, ru = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.2)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out.update(rc=proc.returncode, wall_s=round(time.time() - t, 2), peak_rss_mb=round(ru.ru_maxrss / 1024, 1))
+    if proc.returncode != 0:
+        with open(out["log"], errors="replace") as f:
+            out["error"] = f.read()[-800:]
+    return out
+
+
+def evaluate_run(ep: dict, run: dict) -> dict | None:
+    if run["rc"] != 0 or not os.path.isfile(run["result"]):
+        return None
+    with open(run["result"]) as f:
+        pred = json.load(f)
+    with open(ep["truth"]) as f:
+        truth = json.load(f)
+    curves = load_curves(run["curves"]) if os.path.isfile(run["curves"]) else None
+    m = evaluate(pred, truth, curves, wall_s=run["wall_s"])
+    return {"metrics": m, "pred": pred.get("intervals", []), "truth": truth["intervals"],
+            "duration_s": pred.get("duration_s") or ep["spec"]["duration_s"], "curves": curves}
+
+
+# --------------------------------------------------------------------------- pooling
+def pooled(name: str, label: str, per_ep: list[tuple[dict, dict, dict | None]], curve_key: str = "fused",
+           with_map: bool = True) -> dict:
+    """Aggregate one row over episodes: [(episode, run, evaluation or None)]."""
+    ranks, cats, preds, truths = [], [], [], []
+    video_s = wall_s = 0.0
+    rss = 0.0
+    failed = 0
+    for ep, run, ev in per_ep:
+        if ev is None:
+            failed += 1
+            continue
+        if ev["curves"] is not None and curve_key in ev["curves"]:
+            ranks += curves_recall(ev["truth"], ev["curves"], curve_key)["ranks"]
+            cats += [t.get("category") or "all" for t in ev["truth"]]
+        elif curve_key != "fused":
+            continue
+        tag = ep["name"] + "/"
+        preds += [{**p, "product_id": tag + str(p["product_id"])} for p in ev["pred"]]
+        truths += [{**t, "product_id": tag + str(t["product_id"])} for t in ev["truth"]]
+        video_s += float(ev["duration_s"])
+        wall_s += float(run.get("wall_s") or 0)
+        rss = max(rss, float(run.get("peak_rss_mb") or 0))
+    row = {"row": name, "label": label, "episodes": len(per_ep) - failed, "failed": failed,
+           "intervals": len(ranks)}
+    r = np.asarray(ranks)
+    for k in KS:
+        row[f"R@{k}"] = float(np.mean(r <= k)) if len(r) else None
+    row["per_category"] = {c: {"n": int(np.sum(np.asarray(cats) == c)),
+                               **{f"R@{k}": float(np.mean(r[np.asarray(cats) == c] <= k)) for k in KS}}
+                           for c in sorted(set(cats))}
+    if with_map and truths:
+        lm = localization_metrics(preds, truths)
+        for key in ("mAP@0.3", "mAP@0.5", "mAP@0.7", "mAP_mean", "median_boundary_error_s"):
+            row[key] = lm[key]
+    row["rtf"] = video_s / wall_s if wall_s and with_map else None
+    row["peak_rss_mb"] = rss if with_map else None
+    row["video_s"] = video_s
+    return clean(row)
+
+
+def _fmt(v, pct=False, nd=2):
+    if v is None:
+        return "–"
+    return f"{100 * v:.1f}" if pct else f"{v:.{nd}f}"
+
+
+def markdown(report: dict) -> str:
+    m = report["machine"]
+    lines = [f"# ShopFocus benchmark ({report['split']} split)", "",
+             f"- date: {report['date']}", f"- machine: {m['cores']} cores, {m['cpu']}, {m['python']}",
+             f"- suite: {report['n_episodes']} episodes, {report['video_min']:.1f} min of video, "
+             f"synth v{report['synth_version']}, seed {report['seed']}; generation {report['generation_s']:.0f} s "
+             f"(0 when cached); total {report['total_s'] / 60:.1f} min",
+             f"- extra localize args: `{report['extra_args'] or '(none)'}`", "",
+             "| row | episodes | R@1 | R@5 | R@20 | mAP@0.3 | mAP@0.5 | mAP@0.7 | mAP avg | median boundary err (s) | RTF (x real time) | peak RSS (MB) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in report["rows"]:
+        if r.get("skipped"):
+            lines.append(f"| {r['label']} | skipped: {r['skipped']} |" + " |" * 10)
+            continue
+        ep = f"{r['episodes']}" + (f" ({r['failed']} failed)" if r.get("failed") else "")
+        lines.append("| " + " | ".join([
+            r["label"], ep, _fmt(r.get("R@1"), True), _fmt(r.get("R@5"), True), _fmt(r.get("R@20"), True),
+            _fmt(r.get("mAP@0.3"), True), _fmt(r.get("mAP@0.5"), True), _fmt(r.get("mAP@0.7"), True),
+            _fmt(r.get("mAP_mean"), True), _fmt(r.get("median_boundary_error_s"), nd=1),
+            _fmt(r.get("rtf"), nd=1 if (r.get("rtf") or 0) >= 1 else 2), _fmt(r.get("peak_rss_mb"), nd=0)]) + " |")
+    default = next((r for r in report["rows"] if r.get("row") == "default"), None)
+    if default and default.get("per_category"):
+        lines += ["", "Default pipeline recall per category (%):", "",
+                  "| category | intervals | R@1 | R@5 | R@20 |", "|---|---|---|---|---|"]
+        for c, v in default["per_category"].items():
+            lines.append(f"| {c} | {v['n']} | {_fmt(v['R@1'], True)} | {_fmt(v['R@5'], True)} | "
+                         f"{_fmt(v['R@20'], True)} |")
+    lines += ["", "Recall and mAP in %. Ablation rows run on the subset named in `episodes` (see "
+              "`bench/README.md`); `curves:` rows rank products by one modality's own score array "
+              f"of the default run (recall only). Per-episode metrics: `{report['name']}.json`."]
+    return "\n".join(lines) + "\n"
+
+
+def machine() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def spread(n: int, k: int) -> list[int]:
+    if k >= n:
+        return list(range(n))
+    return sorted(set(int(round(x)) for x in np.linspace(0, n - 1, k)))
+
+
+# --------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="bench/run.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="one 30 s 640x360 episode, default row only")
+    p.add_argument("--episodes", type=int, default=18)
+    p.add_argument("--split", default="test", choices=("train", "val", "test"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--min-s", type=float, default=120.0, help="shortest episode (s)")
+    p.add_argument("--max-s", type=float, default=180.0, help="longest episode (s)")
+    p.add_argument("--size", default="1280x720")
+    p.add_argument("--extra-args", default="", help="appended to every localize command")
+    p.add_argument("--ablation-episodes", type=int, default=6)
+    p.add_argument("--no-ablation", action="store_true")
+    p.add_argument("--budget-min", type=float, default=30.0,
+                   help="stop starting localize runs after this many minutes (0: no limit); skipped rows are marked")
+    p.add_argument("--features-only", action="store_true",
+                   help="generate and run localize with --curves/--features (no report): fusion training data")
+    p.add_argument("--generate-only", action="store_true")
+    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="parallel generation")
+    p.add_argument("--data", default=None, help="data root (default $SHOPFOCUS_DATA or ../shared/data)")
+    p.add_argument("--name", default=None, help="results name (default latest, quick for --quick)")
+    a = p.parse_args(argv)
+    t_start = time.time()
+    w, h = (int(x) for x in a.size.lower().split("x"))
+    specs = suite(a.episodes, a.seed, a.split, a.quick, (a.min_s, a.max_s), (w, h))
+    name = a.name or ("quick" if a.quick else ("features_" + a.split if a.features_only else "latest"))
+    try:
+        eps, gen_s = ensure_episodes(specs, a.jobs, a.data)
+    except Exception as e:  # noqa: BLE001 - a person must read this
+        print(f"error: episode generation failed: {e}", file=sys.stderr)
+        return 2
+    print(f"{len(eps)} episodes ready ({gen_s:.0f} s generating)", file=sys.stderr)
+    if a.generate_only:
+        return 0
+    extra = shlex.split(a.extra_args)
+    run_root = os.path.join(RUNS, name)
+
+    if a.features_only:
+        manifest = []
+        for ep in eps:
+            run = run_localize(ep, os.path.join(run_root, ep["name"]), [], extra, features=True)
+            print(f"  {ep['name']}: rc {run['rc']} in {run['wall_s']:.0f} s", file=sys.stderr)
+            manifest.append({**{k: ep[k] for k in ("name", "video", "catalog", "comments", "truth")},
+                             **{k: run.get(k) for k in ("result", "curves", "features", "rc", "wall_s")}})
+        os.makedirs(run_root, exist_ok=True)
+        with open(os.path.join(run_root, "manifest.json"), "w") as f:
+            json.dump({"split": a.split, "synth_version": SYNTH_VERSION, "episodes": manifest}, f, indent=1)
+        print(os.path.join(run_root, "manifest.json"))
+        return 0 if all(m["rc"] == 0 for m in manifest) else 1
+
+    rows, episodes_out = [], {}
+    budget_s = a.budget_min * 60
+
+    def do_row(row, subset, deadline=None):
+        rname, label, args = row
+        per = []
+        for ep in subset:
+            if deadline is not None and time.time() > deadline:
+                print(f"  [{rname}] time budget spent: {len(per)} of {len(subset)} episodes run", file=sys.stderr)
+                break
+            run = run_localize(ep, os.path.join(run_root, rname, ep["name"]), args, extra)
+            ev = evaluate_run(ep, run)
+            per.append((ep, run, ev))
+            status = "ok" if ev else f"FAILED rc {run['rc']}"
+            print(f"  [{rname}] {ep['name']}: {status}, {run['wall_s']:.0f} s, {run['peak_rss_mb']:.0f} MB",
+                  file=sys.stderr)
+            episodes_out.setdefault(ep["name"], {"spec": ep["spec"]})[rname] = {
+                "run": {k: run[k] for k in ("rc", "wall_s", "peak_rss_mb")} | ({"error": run["error"]} if "error" in run else {}),
+                "metrics": ev["metrics"] if ev else None}
+        return per
+
+    print(f"row default on {len(eps)} episodes", file=sys.stderr)
+    # The default row keeps going until the budget is spent (then the table says how many ran).
+    per_default = do_row(DEFAULT_ROW, eps, t_start + budget_s if a.budget_min > 0 else None)
+    rows.append(pooled(*DEFAULT_ROW[:2], per_default))
+    if len(per_default) < len(eps):
+        rows[-1]["label"] += f" [time budget: {len(per_default)} of {len(eps)} episodes]"
+    mods = sorted({k for _, _, ev in per_default if ev and ev["curves"] for k in modality_keys(ev["curves"])})
+    for k in mods:
+        rows.append(pooled(f"curves_{k[2:]}", f"curves: {k[2:]} alone (default run)", per_default, k, with_map=False))
+
+    if not a.quick and not a.no_ablation:
+        idx = spread(len(eps), a.ablation_episodes)
+        subset = [eps[i] for i in idx]
+        sub_names = {e["name"] for e in subset}
+        per_sub = [x for x in per_default if x[0]["name"] in sub_names]
+        if len(per_sub) < len(subset):  # the budget cut the default row short: run what it covered
+            subset = [x[0] for x in per_sub]
+        rows.append(pooled("default_subset", f"default pipeline (ablation subset)", per_sub))
+        # time per ablation run ~ the default run's wall time on the subset (single modalities are faster)
+        est = sum(r.get("wall_s", 0) for _, r, _ in per_sub)
+        for row in ABLATION_ROWS:
+            if row[0] == "mlt_trk_ocr" and "--modalities" not in extra:
+                # all four modalities with tracklets is exactly the default run: reuse it
+                rows.append(pooled(row[0], row[1] + " (= default run)", per_sub))
+                continue
+            if not subset:
+                rows.append({"row": row[0], "label": row[1], "skipped": "no episode"})
+                continue
+            left = budget_s - (time.time() - t_start) if a.budget_min > 0 else float("inf")
+            if est > left:
+                rows.append({"row": row[0], "label": row[1], "skipped": f"time budget ({left / 60:.1f} min left)"})
+                continue
+            print(f"row {row[0]} on {len(subset)} episodes", file=sys.stderr)
+            t = time.time()
+            rows.append(pooled(row[0], row[1], do_row(row, subset)))
+            est = min(est, time.time() - t) if est else time.time() - t
+
+    for r in rows:  # drop the ablation-subset "episodes" ambiguity in the table
+        if r.get("row") in {x[0] for x in ABLATION_ROWS} | {"default_subset"} and not r.get("skipped"):
+            r["label"] += f" [subset of {r['episodes']}]"
+    report = {"name": name, "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
+              "split": a.split, "seed": a.seed, "synth_version": SYNTH_VERSION, "n_episodes": len(eps),
+              "video_min": sum(e["spec"]["duration_s"] for e in eps) / 60, "generation_s": gen_s,
+              "extra_args": a.extra_args, "total_s": time.time() - t_start, "rows": rows,
+              "episodes": episodes_out}
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, f"{name}.json"), "w") as f:
+        json.dump(clean(report), f, indent=1)
+    md = markdown(report)
+    with open(os.path.join(RESULTS, f"{name}.md"), "w") as f:
+        f.write(md)
+    print(md)
+    ok = all(not r.get("failed") for r in rows if not r.get("skipped"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""The benchmark generator, on a tiny data root built from tests/data (never ../shared)."""
+
+import csv
+import json
+import os
+import shutil
+
+import av
+import numpy as np
+import pytest
+
+from ml.catalog import load_catalog
+from ml.comments import load_comments
+from ml.synth import DataRootError, generate_episode, load_sources, product_id_of, split_of, suite
+from ml.synth.script import DIFFICULTIES, plan_episode
+from ml.synth.sources import SourceItem, Sources
+
+DATA = os.path.join(os.path.dirname(__file__), "..", "..", "data", "grocery")
+ITEMS = {  # item id -> (title, category, photo stem, description)
+    "gs_06_Banana": ("Banana", "other_produce", "Banana", "An ecologically grown banana. Good as snacks."),
+    "gs_28_Bravo-Apple-Juice": ("Bravo Apple Juice", "bottles", "Bravo-Apple-Juice",
+                                "Bravo apple juice is pressed from apples. Not from concentrate."),
+    "gs_45_Oatly-Oat-Milk": ("Oatly Oat Milk", "bottles", "Oatly-Oat-Milk", "A natural oat drink."),
+}
+needs_tools = pytest.mark.skipif(not (shutil.which("ffmpeg") and shutil.which("espeak-ng")),
+                                 reason="ffmpeg and espeak-ng are needed to render episodes")
+
+
+@pytest.fixture(scope="module")
+def mini_root(tmp_path_factory):
+    """grocery_store/ with catalog.csv in the shared data's format, from tests/data photos."""
+    root = tmp_path_factory.mktemp("data")
+    g = root / "grocery_store"
+    rows = []
+    for iid, (title, cat, stem, desc) in ITEMS.items():
+        (g / "images" / iid).mkdir(parents=True)
+        for view, split, name in (("shop_iconic", "catalog", "iconic"),
+                                  ("consumer_instore", "test", f"test_{stem}_0")):
+            src = [f for f in sorted(os.listdir(DATA)) if f.startswith(stem + "__")
+                   and (("iconic" in f) == (name == "iconic"))][0]
+            shutil.copyfile(os.path.join(DATA, src), g / "images" / iid / f"{name}.jpg")
+            rows.append({"id": f"{iid}__{name}", "title": title, "category": cat, "source_path": "",
+                         "item_id": iid, "view": view, "split": split, "file": f"images/{iid}/{name}.jpg",
+                         "fine_category": "Packages/Juice", "description": desc, "license": "MIT"})
+    with open(g / "catalog.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return str(root)
+
+
+@pytest.fixture(scope="module")
+def episode(mini_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ep")
+    return generate_episode(str(out / "a"), seed=3, split="test", difficulty="easy", domain="grocery",
+                            duration_s=12, size=(320, 180), data_root=mini_root)
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+@needs_tools
+def test_it_writes_a_playable_video_with_audio(episode):
+    with av.open(episode["video"]) as c:
+        v = c.streams.video[0]
+        assert (v.codec_context.name, v.width, v.height) == ("h264", 320, 180)
+        assert float(v.average_rate) == 25
+        assert c.streams.audio and c.streams.audio[0].codec_context.name == "aac"
+        assert abs(float(c.duration) / 1e6 - 12) < 0.5
+
+
+@needs_tools
+def test_catalog_and_comments_follow_the_contracts(episode):
+    cat = load_catalog(episode["catalog"])
+    assert 1 <= len(cat) <= 60
+    for p in cat.products:  # catalog side is the shop photo only
+        assert len(p.images) == 1
+    comments = load_comments(episode["comments"], duration_s=12)
+    assert len(comments) >= 1 and comments.text[0]
+
+
+@needs_tools
+def test_truth_names_only_test_split_catalog_products_inside_the_video(episode):
+    ids = set(load_catalog(episode["catalog"]).ids)
+    truth = json.load(open(episode["truth"]))["intervals"]
+    assert truth
+    test_ids = {product_id_of(i) for i in ITEMS if split_of(i) == "test"}
+    for t in truth:
+        assert t["product_id"] in ids and t["product_id"] in test_ids
+        assert 0 <= t["start_s"] < t["end_s"] <= 12
+    meta = json.load(open(episode["meta"]))
+    assert all(m["item_id"] in ITEMS for m in meta["products"])
+
+
+@needs_tools
+def test_it_is_deterministic_by_seed(episode, mini_root, tmp_path):
+    again = generate_episode(str(tmp_path / "b"), seed=3, split="test", difficulty="easy", domain="grocery",
+                             duration_s=12, size=(320, 180), data_root=mini_root)
+    for key in ("truth", "comments"):
+        assert _read(again[key]) == _read(episode[key])
+    assert _read(os.path.join(again["catalog"], "products.csv")) == _read(os.path.join(episode["catalog"], "products.csv"))
+    assert json.load(open(again["meta"]))["speech"] == json.load(open(episode["meta"]))["speech"]
+
+
+def test_it_says_clearly_when_the_data_root_is_missing(tmp_path):
+    with pytest.raises(DataRootError, match="SHOPFOCUS_DATA"):
+        load_sources(str(tmp_path / "nowhere"))
+
+
+def _fake_sources(n=120):
+    items = []
+    for i in range(n):
+        dom = "grocery" if i % 3 == 0 else "fashion"
+        items.append(SourceItem(f"item{i:03d}", f"Title {i}", "bottles" if dom == "grocery" else "shoes", "",
+                                "desc", dom, "instore" if dom == "grocery" else "packshot",
+                                [f"/x/{i}.jpg"], {"test": [f"/y/{i}.jpg"]}))
+    return Sources("/fake", items, [])
+
+
+@pytest.mark.parametrize("difficulty", DIFFICULTIES)
+@pytest.mark.parametrize("domain", ["grocery", "fashion", "mixed"])
+def test_plans_respect_splits_durations_and_catalog_size(difficulty, domain):
+    src = _fake_sources()
+    for seed in range(4):
+        plan = plan_episode(src, np.random.default_rng(seed), "val", difficulty, domain, 240.0, 10.0)
+        assert all(it.split == "val" for it in plan.catalog)
+        assert len(plan.catalog) == len({it.item_id for it in plan.catalog})
+        shown = [s for s in plan.segments if s.kind == "exhibit"]
+        assert shown
+        for s in shown:
+            assert 3.0 - 1e-6 <= s.end_s - s.start_s <= 60.0 + 1e-6
+            assert s.item in plan.catalog
+        cat_ids = {product_id_of(it.item_id) for it in plan.catalog}
+        assert {t["product_id"] for t in plan.truth} <= cat_ids
+        assert plan.segments[-1].end_s == pytest.approx(240.0)
+
+
+def test_the_suite_covers_every_domain_and_difficulty():
+    specs = suite(18, seed=0)
+    assert {(s.domain, s.difficulty) for s in specs} == {(d, f) for d in ("grocery", "fashion", "mixed")
+                                                        for f in DIFFICULTIES}
+    assert all(120 <= s.duration_s <= 180 for s in specs)
+    assert len({s.key("1") for s in specs}) == 18
+
+
+def test_cli_exits_2_with_a_clear_message_when_the_data_root_is_missing(tmp_path, capsys):
+    from ml.synth.__main__ import main
+    assert main(["--out", str(tmp_path / "o"), "--data", str(tmp_path / "nowhere"), "--count", "1"]) == 2
+    assert "data root not found" in capsys.readouterr().err
