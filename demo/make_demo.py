@@ -2,7 +2,7 @@
 
     .venv/bin/python demo/make_demo.py [--data ../shared/data]
 
-A 45 s 640x360 grocery episode from the benchmark generator (``ml.synth``), using only the
+A 60 s 640x360 grocery episode from the benchmark generator (``ml.synth``), using only the
 MIT-licensed GroceryStoreDataset photos: no fashion photos and no distractor clips, whose
 licences do not allow shipping them. Training-split products, so the demo is never a test case.
 """
@@ -24,13 +24,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=None)
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--duration", type=float, default=45.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--duration", type=float, default=60.0)
     a = ap.parse_args()
     src = load_sources(a.data)
     grocery = Sources(src.root, [it for it in src.items if it.domain == "grocery"], [])
     with tempfile.TemporaryDirectory() as tmp:
-        ep = generate_episode(tmp, seed=a.seed, split="train", difficulty="easy", domain="grocery",
+        ep = generate_episode(tmp, seed=a.seed, split="train", difficulty="medium", domain="grocery",
                               duration_s=a.duration, size=(640, 360), sources=grocery)
         for name in ("catalog", "video.mp4", "comments.csv", "truth.json"):
             dest = os.path.join(HERE, name)

@@ -2,9 +2,9 @@
 
 Each modality contributes a few base features per (time step, product): visual cosine, speech
 semantic / lexical match, screen-text semantic / lexical, comment semantic / lexical. Each base
-feature also enters relative to the other products at the same time (a z-score across products),
-because raw cosines drift with lighting and scene while the *ranking* among products is what
-identifies the item. A logistic regression, fitted on the benchmark's training split, maps the
+feature also enters relative to the other products at the same time (centred, and as a margin
+over the best other product), because raw cosines drift with lighting and scene while the
+*ranking* among products is what identifies the item. A logistic regression, fitted on the benchmark's training split, maps the
 features to P(product p is exhibited at t). The weights are learned (``python -m ml train``),
 one model per modality subset so that ablations ("visual only", "speech only") are each fitted
 fairly, and saved as JSON (no pickles) in ``ml/models/``.
@@ -34,19 +34,32 @@ BASE_FEATURES = {
 }
 
 
+SUFFIXES = ("", "_c", "_m")
+
+
 def feature_names(base: list[str]) -> list[str]:
-    return [f"{b}{suffix}" for b in base for suffix in ("", "_z")]
+    return [f"{b}{suffix}" for b in base for suffix in SUFFIXES]
 
 
 def expand_features(base: dict[str, np.ndarray]) -> tuple[list[str], np.ndarray]:
-    """{name: (T,P)} -> names, (T,P,F) with each base feature raw and z-scored across products."""
+    """{name: (T,P)} -> names, (T,P,F): each base feature raw, centred on the mean over products
+    at that time ("_c"), and as its margin over the best *other* product ("_m", positive only
+    for the leader). Not z-scored: with a 3-product catalog the standard deviation over products
+    is itself noise, while cosine differences keep one scale whatever the catalog size."""
     names, cols = [], []
     for name in sorted(base):
         x = np.asarray(base[name], dtype=np.float32)
-        mu = x.mean(axis=1, keepdims=True)
-        sd = x.std(axis=1, keepdims=True)
-        cols += [x, (x - mu) / np.maximum(sd, 1e-3)]
-        names += [name, name + "_z"]
+        if x.ndim != 2:
+            raise ValueError(f"feature {name} must be (T,P), got {x.shape}")
+        centred = x - x.mean(axis=1, keepdims=True)
+        if x.shape[1] > 1:
+            top2 = -np.sort(-x, axis=1)[:, :2]
+            best_other = np.where(x >= top2[:, :1], top2[:, 1:2], top2[:, :1])
+            margin = x - best_other
+        else:
+            margin = np.zeros_like(x)
+        cols += [x, centred, margin]
+        names += [name + s for s in SUFFIXES]
     if not cols:
         raise ValueError("no features")
     return names, np.stack(cols, axis=-1)
@@ -95,7 +108,7 @@ class FusionModel:
         fused = _sigmoid(parts.sum(axis=-1) + self.intercept_)
         evidence = {}
         for m in MODALITIES:
-            sel = [i for i, n in enumerate(self.names) if BASE_FEATURES[n.removesuffix("_z")] == m]
+            sel = [i for i, n in enumerate(self.names) if BASE_FEATURES[_base_of(n)] == m]
             if sel:
                 evidence[m] = _sigmoid(parts[..., sel].sum(axis=-1) + self.intercept_)
         return fused.astype(np.float32), {k: v.astype(np.float32) for k, v in evidence.items()}
@@ -113,6 +126,13 @@ class FusionModel:
         m.mean_ = np.asarray(d["mean"], dtype=np.float64)
         m.scale_ = np.asarray(d["scale"], dtype=np.float64)
         return m
+
+
+def _base_of(name: str) -> str:
+    for suffix in SUFFIXES[1:]:
+        if name.endswith(suffix) and name.removesuffix(suffix) in BASE_FEATURES:
+            return name.removesuffix(suffix)
+    return name
 
 
 def _sigmoid(z):

@@ -111,7 +111,7 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print) -> 
         localizers[key] = asdict(localizer.options)
         val_map[key] = round(localizer.best_score_, 4)
         log(f"{key:45s} val mAP(0.3:0.7)={localizer.best_score_:.3f} "
-            f"weights={dict(zip(model.names, np.round(model.coef_, 2)))}")
+            f"weights={ {n: round(float(w), 2) for n, w in zip(model.names, model.coef_)} }")
     localizers["default"] = localizers[subset_key(SUBSETS[0][0], SUBSETS[0][1])]
     bundle = FusionBundle(models, localizers, {
         "train_episodes": len(train_runs), "val_episodes": len(val_runs),

@@ -15,11 +15,12 @@ def _episode(rng, T=60, P=5, informative=True):
     return {"visual": visual, "speech_sem": speech}, y
 
 
-def test_z_scored_copies_are_added_per_time_step():
+def test_centred_and_margin_copies_are_added_per_time_step():
     names, X = expand_features({"visual": np.array([[0.2, 0.4, 0.6]])})
-    assert names == ["visual", "visual_z"]
-    assert X.shape == (1, 3, 2)
-    np.testing.assert_allclose(X[0, :, 1], [-1.2247, 0.0, 1.2247], atol=1e-3)
+    assert names == ["visual", "visual_c", "visual_m"]
+    assert X.shape == (1, 3, 3)
+    np.testing.assert_allclose(X[0, :, 1], [-0.2, 0.0, 0.2], atol=1e-6)
+    np.testing.assert_allclose(X[0, :, 2], [-0.4, -0.2, 0.2], atol=1e-6)  # vs the best other product
 
 
 def test_fitted_model_ranks_the_shown_product_first_and_weights_the_informative_modality():
@@ -31,7 +32,7 @@ def test_fitted_model_ranks_the_shown_product_first_and_weights_the_informative_
     assert fused.shape == y.shape and set(evidence) == {"visual", "speech"}
     assert (fused.argmax(1) == y.argmax(1)).mean() > 0.9
     w = dict(zip(model.names, np.abs(model.coef_)))
-    assert w["visual_z"] > w["speech_sem_z"]
+    assert w["visual_m"] > w["speech_sem_m"]
     assert (evidence["visual"].argmax(1) == y.argmax(1)).mean() > 0.9
 
 
@@ -57,5 +58,5 @@ def test_the_shipped_bundle_has_every_benchmark_subset():
     for subset in [("visual",), ("speech",), ("screen_text",), ("comments",),
                    ("visual", "speech", "comments"), ("visual", "speech", "screen_text", "comments")]:
         assert bundle.for_modalities(subset).coef_.shape == (len(bundle.for_modalities(subset).names),)
-    assert bundle.for_modalities(("visual",), "image").names == ["visual", "visual_z"]
+    assert bundle.for_modalities(("visual",), "image").names == ["visual", "visual_c", "visual_m"]
     assert bundle.meta["train_episodes"] > 0

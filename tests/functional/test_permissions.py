@@ -1,0 +1,93 @@
+"""A second shop's seller gets 404 for the first shop's objects, by page and by API."""
+
+import pytest
+from django.urls import reverse
+
+
+def first_shop_urls(video, job, interval):
+    return {
+        "shop page": reverse("accounts:shop", args=[video.shop.slug]),
+        "catalog page": reverse("catalog:products", args=[video.shop.slug]),
+        "video list page": reverse("videos:list", args=[video.shop.slug]),
+        "upload page": reverse("videos:upload", args=[video.shop.slug]),
+        "video page": reverse("videos:detail", args=[video.pk]),
+        "job status": reverse("videos:job_status", args=[job.pk]),
+        "review page": reverse("review:timeline", args=[video.pk]),
+        "focus page": reverse("review:focus", args=[video.pk]),
+        "csv export page": reverse("videos:export", args=[video.pk, "csv"]),
+        "json export page": reverse("videos:export", args=[video.pk, "json"]),
+        "vtt export page": reverse("videos:export", args=[video.pk, "vtt"]),
+        "video file": video.file.url,
+        "api video": f"/api/videos/{video.pk}/",
+        "api job": f"/api/jobs/{job.pk}/",
+        "api interval": f"/api/intervals/{interval.pk}/",
+        "api csv export": f"/api/videos/{video.pk}/export/csv/",
+        "api json export": f"/api/videos/{video.pk}/export/json/",
+        "api vtt export": f"/api/videos/{video.pk}/export/vtt/",
+        "api comments": f"/api/videos/{video.pk}/comments/",
+        "api artefact": f"/api/videos/{video.pk}/artefacts/result/",
+    }
+
+
+URL_NAMES = ["shop page", "catalog page", "video list page", "upload page", "video page", "job status",
+             "review page", "focus page", "csv export page", "json export page", "vtt export page", "video file",
+             "api video", "api job", "api interval", "api csv export", "api json export", "api vtt export",
+             "api comments", "api artefact"]
+
+
+@pytest.fixture
+def objects(processed):
+    job = processed.jobs.get()
+    return processed, job, processed.intervals.first()
+
+
+@pytest.mark.parametrize("name", URL_NAMES)
+def test_a_second_shops_seller_gets_404(name, personas, objects):
+    url = first_shop_urls(*objects)[name]
+    assert personas.client(personas.other_seller).get(url).status_code == 404
+
+
+@pytest.mark.parametrize("name", [n for n in URL_NAMES if n not in ("api artefact",)])
+def test_the_shops_own_seller_gets_the_page(name, personas, objects):
+    url = first_shop_urls(*objects)[name]
+    assert personas.client(personas.seller).get(url).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["video page", "api interval", "api json export", "video file"])
+def test_an_admin_sees_every_shop(name, personas, objects):
+    url = first_shop_urls(*objects)[name]
+    assert personas.client(personas.admin).get(url).status_code == 200
+
+
+def test_a_second_shops_seller_cannot_edit_cancel_or_rerun(personas, objects):
+    video, job, interval = objects
+    client = personas.client(personas.other_seller)
+    assert client.patch(f"/api/intervals/{interval.pk}/", {"version": 1, "status": "accepted"},
+                        content_type="application/json").status_code == 404
+    assert client.post(f"/api/jobs/{job.pk}/cancel/").status_code == 404
+    assert client.post(f"/api/videos/{video.pk}/rerun/").status_code == 404
+    assert client.post(reverse("videos:rerun", args=[video.pk])).status_code == 404
+    assert client.post(reverse("videos:cancel", args=[job.pk])).status_code == 404
+
+
+def test_lists_only_show_the_users_shops(personas, objects):
+    client = personas.client(personas.other_seller)
+    for url in ("/api/videos/", "/api/jobs/", "/api/intervals/", "/api/products/", "/api/corrections/"):
+        assert client.get(url).json() == [], url
+    assert [s["slug"] for s in client.get("/api/shops/").json()] == ["other-market"]
+
+
+def test_a_seller_reads_intervals_but_only_reviewers_edit_them(personas, objects):
+    _, _, interval = objects
+    body = {"version": interval.version, "status": "accepted"}
+    assert personas.client(personas.seller).patch(f"/api/intervals/{interval.pk}/", body,
+                                                  content_type="application/json").status_code == 403
+    assert personas.client(personas.reviewer).patch(f"/api/intervals/{interval.pk}/", body,
+                                                    content_type="application/json").status_code == 200
+
+
+def test_pages_require_login_and_the_api_answers_403(client, objects):
+    video, _, _ = objects
+    response = client.get(reverse("videos:detail", args=[video.pk]))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    assert client.get(f"/api/videos/{video.pk}/").status_code == 403

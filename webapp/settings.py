@@ -1,0 +1,196 @@
+"""Settings, read from the environment. Nothing configured: SQLite under var/ and an embedded
+Celery broker (kombu's filesystem transport under var/broker/) with a real worker process.
+Configured: ``DATABASE_URL=postgres://...`` and ``CELERY_BROKER_URL=redis://...``."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("SHOPFOCUS_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [x.strip() for x in os.environ.get(name, default).split(",") if x.strip()]
+
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY") or "insecure-dev-key-set-SECRET_KEY-in-production"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "webapp.accounts",
+    "webapp.catalog",
+    "webapp.videos",
+    "webapp.review",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "webapp.urls"
+WSGI_APPLICATION = "webapp.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}", conn_max_age=60, conn_health_checks=True
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A worker process and the web server share the file: wait for locks instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # The test database is a file, not memory, so a worker process in the integration tests sees it.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(
+        "SHOPFOCUS_SQLITE_TEST_NAME", str(VAR_DIR / f"test_db.{os.getpid()}.sqlite3"))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "accounts:home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+SERVE_MEDIA = env_bool("SHOPFOCUS_SERVE_MEDIA", True)  # behind a real web server: set to 0
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Uploads: every file goes straight to a temporary file on disk in chunks, hashed and counted
+# as it streams (webapp/videos/uploads.py); nothing is held whole in memory.
+FILE_UPLOAD_HANDLERS = ["webapp.videos.uploads.StreamingHashUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
+DATA_UPLOAD_MAX_NUMBER_FILES = 2000
+SHOPFOCUS_MAX_UPLOAD_BYTES = int(os.environ.get("SHOPFOCUS_MAX_UPLOAD_BYTES", 4 * 1024**3))
+SHOPFOCUS_VIDEO_EXTENSIONS = env_list("SHOPFOCUS_VIDEO_EXTENSIONS", ".mp4,.mov,.m4v,.mkv,.webm,.avi")
+SHOPFOCUS_VIDEO_MIME_TYPES = env_list(
+    "SHOPFOCUS_VIDEO_MIME_TYPES",
+    "video/mp4,video/quicktime,video/x-m4v,video/x-matroska,video/webm,video/x-msvideo,"
+    "application/octet-stream",
+)
+SHOPFOCUS_CATALOG_MAX_FILES = int(os.environ.get("SHOPFOCUS_CATALOG_MAX_FILES", 5000))
+SHOPFOCUS_CATALOG_MAX_BYTES = int(os.environ.get("SHOPFOCUS_CATALOG_MAX_BYTES", 2 * 1024**3))
+SHOPFOCUS_CATALOG_MAX_RATIO = int(os.environ.get("SHOPFOCUS_CATALOG_MAX_RATIO", 100))
+
+# Jobs
+SHOPFOCUS_LOCALIZE = os.environ.get("SHOPFOCUS_LOCALIZE", "ml.pipeline.localize")
+SHOPFOCUS_GPU_QUEUE = env_bool("SHOPFOCUS_GPU_QUEUE", False)  # True: jobs go to the "gpu" queue
+SHOPFOCUS_HEARTBEAT_S = float(os.environ.get("SHOPFOCUS_HEARTBEAT_S", 10))
+SHOPFOCUS_HEARTBEAT_TIMEOUT_S = float(os.environ.get("SHOPFOCUS_HEARTBEAT_TIMEOUT_S", 120))
+SHOPFOCUS_JOB_MAX_ATTEMPTS = int(os.environ.get("SHOPFOCUS_JOB_MAX_ATTEMPTS", 2))
+SHOPFOCUS_PROGRESS_MIN_INTERVAL_S = float(os.environ.get("SHOPFOCUS_PROGRESS_MIN_INTERVAL_S", 1.0))
+SHOPFOCUS_REAP_EVERY_S = float(os.environ.get("SHOPFOCUS_REAP_EVERY_S", 60))
+
+# Celery. Default broker: kombu's filesystem transport (no server); redis://... in production.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = Path(os.environ.get("SHOPFOCUS_BROKER_DIR", VAR_DIR / "broker"))
+    for _sub in ("queue", "processed", "control"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),  # else kombu writes ./control/
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "cpu"
+CELERY_TASK_ROUTES = {
+    "webapp.videos.tasks.process_video": {"queue": "gpu" if SHOPFOCUS_GPU_QUEUE else "cpu"},
+    "webapp.videos.tasks.reap_stale_jobs": {"queue": "cpu"},
+}
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-jobs": {"task": "webapp.videos.tasks.reap_stale_jobs", "schedule": SHOPFOCUS_REAP_EVERY_S},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ShopFocus API",
+    "DESCRIPTION": "Videos, jobs, products, product intervals (optimistic locking with `version`) and exports.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "webapp.videos.models.Job.Status",
+        "IntervalStatusEnum": "webapp.review.models.Interval.Status",
+    },
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = True  # serve static/ without collectstatic (make run)
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)

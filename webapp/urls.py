@@ -1,0 +1,27 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from webapp.api import api_urlpatterns
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include(api_urlpatterns)),
+    path("", include("webapp.accounts.urls")),
+    path("", include("webapp.catalog.urls")),
+    path("", include("webapp.videos.urls")),
+    path("", include("webapp.review.page_urls")),  # issue 5: review pages + their JSON API
+]
+
+if settings.SERVE_MEDIA:
+    # Range-aware and shop-scoped (video seeking needs HTTP Range).
+    from webapp.videos.views import serve_media
+
+    urlpatterns.append(re_path(r"^media/(?P<path>.*)$", serve_media, name="media"))

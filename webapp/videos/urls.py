@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "videos"
+urlpatterns = [
+    path("shops/<slug:slug>/videos/", views.video_list, name="list"),
+    path("shops/<slug:slug>/videos/upload/", views.upload, name="upload"),
+    path("videos/<int:pk>/", views.detail, name="detail"),
+    path("videos/<int:pk>/comments/", views.upload_comments, name="comments"),
+    path("videos/<int:pk>/rerun/", views.rerun, name="rerun"),
+    path("videos/<int:pk>/export.<str:fmt>", views.export, name="export"),
+    path("jobs/<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("jobs/<int:pk>/status.json", views.job_status, name="job_status"),
+]

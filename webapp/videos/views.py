@@ -1,0 +1,179 @@
+import mimetypes
+import os
+import re
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from ml.errors import InputError
+from webapp.accounts.models import Shop
+from webapp.review import services as review_services
+
+from . import services
+from .models import Job, Video
+
+
+def video_list(request, slug):
+    shop = get_object_or_404(Shop.objects.visible_to(request.user), slug=slug)
+    videos = shop.videos.prefetch_related("jobs")
+    return render(request, "videos/list.html", {"shop": shop, "videos": videos,
+                                                "can_upload": shop.can_upload(request.user)})
+
+
+def upload(request, slug):
+    """GET: the form. POST (plain or XMLHttpRequest from static/js/upload.js): store and queue."""
+    shop = get_object_or_404(Shop.objects.visible_to(request.user), slug=slug)
+    if not shop.can_upload(request.user):
+        raise PermissionDenied("only the shop's sellers and admins upload videos")
+    wants_json = request.headers.get("x-requested-with") == "XMLHttpRequest"
+    error = None
+    if request.method == "POST":
+        files = request.FILES  # parse the body first: the upload handler records errors
+        upload_errors = getattr(request, "upload_errors", {})
+        try:
+            if upload_errors:
+                raise InputError(next(iter(upload_errors.values())))
+            uploaded = files.get("file")
+            if uploaded is None:
+                raise InputError("no video file was sent: choose a video file")
+            video = services.create_video(shop, request.user, uploaded, request.POST.get("title", ""),
+                                          comments=files.get("comments"))
+        except InputError as e:
+            error = str(e)
+        else:
+            url = reverse("videos:detail", args=[video.pk])
+            if wants_json:
+                return JsonResponse({"id": video.pk, "redirect": url}, status=201)
+            messages.success(request, f"Uploaded {video.title}; processing has been queued.")
+            return redirect(url)
+        if wants_json:
+            return JsonResponse({"error": error}, status=400)
+    return render(request, "videos/upload.html", {
+        "shop": shop, "error": error, "max_bytes": settings.SHOPFOCUS_MAX_UPLOAD_BYTES,
+        "extensions": ",".join(settings.SHOPFOCUS_VIDEO_EXTENSIONS),
+    }, status=400 if error else 200)
+
+
+def detail(request, pk):
+    video = get_object_or_404(Video.objects.visible_to(request.user).select_related("shop"), pk=pk)
+    job = video.latest_job
+    return render(request, "videos/detail.html", {
+        "video": video, "shop": video.shop, "job": job, "jobs": video.jobs.all()[:10],
+        "comments_count": video.comments.count(),
+        "interval_count": video.intervals.exclude(status="rejected").count(),
+        "can_upload": video.shop.can_upload(request.user),
+    })
+
+
+@require_POST
+def upload_comments(request, pk):
+    video = get_object_or_404(Video.objects.visible_to(request.user).select_related("shop"), pk=pk)
+    if not video.shop.can_upload(request.user):
+        raise PermissionDenied
+    uploaded = request.FILES.get("comments")
+    try:
+        if uploaded is None:
+            raise InputError("no comments file was sent: choose a CSV with columns time_s,user,text")
+        n = services.replace_comments(video, uploaded)
+    except InputError as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, f"{n} comment(s) stored; re-run the job to use them.")
+    return redirect("videos:detail", pk=video.pk)
+
+
+@require_POST
+def rerun(request, pk):
+    video = get_object_or_404(Video.objects.visible_to(request.user).select_related("shop"), pk=pk)
+    if not (video.shop.can_upload(request.user) or video.shop.can_review(request.user)):
+        raise PermissionDenied
+    try:
+        services.start_job(video, request.user)
+    except services.JobAlreadyActive as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, "Processing queued again; people's edits are kept.")
+    return redirect("videos:detail", pk=video.pk)
+
+
+@require_POST
+def cancel(request, pk):
+    job = get_object_or_404(Job.objects.visible_to(request.user).select_related("video__shop"), pk=pk)
+    if not (job.video.shop.can_upload(request.user) or job.video.shop.can_review(request.user)):
+        raise PermissionDenied
+    if services.cancel_job(job, request.user):
+        messages.success(request, "Job cancelled.")
+    else:
+        messages.error(request, f"The job had already {job.status}.")
+    return redirect("videos:detail", pk=job.video_id)
+
+
+def job_status(request, pk):
+    job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk)
+    return JsonResponse(job.to_dict())
+
+
+def export(request, pk, fmt):
+    video = get_object_or_404(Video.objects.visible_to(request.user), pk=pk)
+    if fmt not in review_services.EXPORTS:
+        raise Http404
+    render_fn, ctype = review_services.EXPORTS[fmt]
+    statuses = request.GET.getlist("status") or None
+    response = HttpResponse(render_fn(video, statuses), content_type=ctype)
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", video.title).strip("-") or f"video-{video.pk}"
+    response["Content-Disposition"] = f'attachment; filename="{base}.intervals.{fmt}"'
+    return response
+
+
+# --------------------------------------------------------------------------- media
+_SHOP_SCOPED = re.compile(r"^(videos|catalog|artefacts)/(\d+)/")
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+
+
+def _iter_file(path, start, length, chunk=1024 * 1024):
+    with open(path, "rb") as f:
+        f.seek(start)
+        while length > 0:
+            data = f.read(min(chunk, length))
+            if not data:
+                break
+            length -= len(data)
+            yield data
+
+
+def serve_media(request, path):
+    """MEDIA_ROOT for logged-in users of the owning shop, with HTTP Range (video seeking)."""
+    m = _SHOP_SCOPED.match(path)
+    if not m or not Shop.objects.visible_to(request.user).filter(pk=int(m.group(2))).exists():
+        raise Http404
+    root = os.path.realpath(settings.MEDIA_ROOT)
+    full = os.path.realpath(os.path.join(root, path))
+    if not full.startswith(root + os.sep) or not os.path.isfile(full):
+        raise Http404
+    size = os.path.getsize(full)
+    ctype = mimetypes.guess_type(full)[0] or "application/octet-stream"
+    start, end, status = 0, size - 1, 200
+    rng = _RANGE.match(request.headers.get("range", "").strip())
+    if rng and size:
+        a, b = rng.groups()
+        if a:
+            start, end = int(a), min(int(b), size - 1) if b else size - 1
+        elif b:
+            start, end = max(0, size - int(b)), size - 1
+        if start > end or start >= size:
+            resp = HttpResponse(status=416)
+            resp["Content-Range"] = f"bytes */{size}"
+            return resp
+        status = 206
+    length = max(0, end - start + 1)
+    resp = StreamingHttpResponse(_iter_file(full, start, length), status=status, content_type=ctype)
+    resp["Content-Length"] = str(length)
+    resp["Accept-Ranges"] = "bytes"
+    if status == 206:
+        resp["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return resp
