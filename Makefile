@@ -11,7 +11,7 @@ DEBIAN_PACKAGES := ffmpeg espeak-ng sox chromium chromium-driver redis-server
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: all install system-deps redis run worker test test-fast bench bench-quick train demo clean-var
+.PHONY: all install system-deps redis run worker test test-fast bench bench-quick train train-seed clean-var
 
 all: install
 
@@ -46,12 +46,13 @@ run: install
 	$(PYTHON) manage.py collectstatic --noinput -v 0
 	$(PYTHON) manage.py demo
 	@echo "starting a Celery worker (log: var/worker.log) and the web server on http://$(HOST):$(PORT)/"
-	@mkdir -p var; $(BIN)/celery -A webapp worker -Q cpu,gpu -c 1 --loglevel INFO > var/worker.log 2>&1 & \
+	@echo "log in as seller / seller-demo-pass, reviewer / reviewer-demo-pass or admin / admin-demo-pass"
+	@mkdir -p var; $(BIN)/celery -A webapp worker -B -Q cpu,gpu -c 1 --loglevel INFO > var/worker.log 2>&1 & \
 	  worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	  $(PYTHON) manage.py runserver $(HOST):$(PORT) --noreload
 
 worker: install
-	$(BIN)/celery -A webapp worker -Q cpu,gpu -c 1 --loglevel INFO
+	$(BIN)/celery -A webapp worker -B -Q cpu,gpu -c 1 --loglevel INFO
 
 test: install redis
 	$(PYTHON) -m pytest -q $(PYTEST_ARGS)
@@ -66,8 +67,17 @@ bench: install
 bench-quick: install
 	$(PYTHON) bench/run.py --quick $(BENCH_ARGS)
 
+# Fusion v1: features of training- and validation-split episodes, then the fit (the test split
+# is never used). The seed models (AsymNet, LXMERT-style fusion) train from real photos.
 train: install
+	$(PYTHON) bench/run.py --split train --episodes 12 --min-s 60 --max-s 120 --features-only --extra-args "--fusion none"
+	$(PYTHON) bench/run.py --split val --episodes 5 --min-s 60 --max-s 120 --features-only --extra-args "--fusion none"
 	$(PYTHON) -m ml train $(TRAIN_ARGS)
+
+train-seed: install
+	$(PYTHON) -m ml.seed.train --model asymnet --out ml/models/seed_asymnet.pt
+	$(PYTHON) -m ml.seed.train --model lxmert --out ml/models/seed_lxmert.pt
+	$(PYTHON) -m ml.seed.evaluate --levels 1,5 --out bench/results/seed_tables.json
 
 clean-var:
 	rm -rf var

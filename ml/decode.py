@@ -81,6 +81,20 @@ def _first_frame(container, stream, path: str, what: str):
     return None
 
 
+def _last_frame(container, stream, path: str, what: str, max_frames: int = 3000):
+    """The last frame decodable from here (at most ``max_frames``, about one long GOP)."""
+    last = None
+    try:
+        for n, frame in enumerate(container.decode(stream)):
+            last = frame
+            if n >= max_frames:
+                break
+    except (av.error.FFmpegError, ValueError) as e:
+        if last is None:
+            raise InputError(f"corrupt video: cannot decode {what} ({_short(e)})", path=path) from None
+    return last
+
+
 def probe(path: str) -> VideoInfo:
     """Check that ``path`` is a decodable video and describe it.
 
@@ -109,7 +123,9 @@ def probe(path: str) -> VideoInfo:
             except av.error.FFmpegError as e:
                 raise InputError(f"truncated video: cannot seek to {target:.1f}s ({_short(e)})",
                                  path=path) from None
-            last = _first_frame(container, stream, path, f"frames near the end ({duration:.1f}s)")
+            # Decode on to the end: the seek lands on the last keyframe before the target, which
+            # for a clip with a single GOP is the first frame (x264's default GOP is 250 frames).
+            last = _last_frame(container, stream, path, f"frames near the end ({duration:.1f}s)")
             if last is None:
                 raise InputError(f"truncated video: no frame near the end ({duration:.1f}s)", path=path)
             last_t = float(last.time or 0.0) - _stream_start(stream)

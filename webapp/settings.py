@@ -127,6 +127,14 @@ SHOPFOCUS_CATALOG_MAX_RATIO = int(os.environ.get("SHOPFOCUS_CATALOG_MAX_RATIO", 
 # Jobs
 SHOPFOCUS_LOCALIZE = os.environ.get("SHOPFOCUS_LOCALIZE", "ml.pipeline.localize")
 SHOPFOCUS_GPU_QUEUE = env_bool("SHOPFOCUS_GPU_QUEUE", False)  # True: jobs go to the "gpu" queue
+# Pipeline defaults of this worker (a GPU worker sets SHOPFOCUS_ASR_BACKEND=openai-whisper,
+# SHOPFOCUS_ASR_CHECKPOINT=/models/tiny.en.pt and SHOPFOCUS_DEVICE=cuda).
+SHOPFOCUS_PIPELINE_DEFAULTS = {k: v for k, v in {
+    "asr_backend": os.environ.get("SHOPFOCUS_ASR_BACKEND"),
+    "asr_checkpoint": os.environ.get("SHOPFOCUS_ASR_CHECKPOINT"),
+    "device": os.environ.get("SHOPFOCUS_DEVICE"),
+    "fps": float(os.environ["SHOPFOCUS_FPS"]) if os.environ.get("SHOPFOCUS_FPS") else None,
+}.items() if v}
 SHOPFOCUS_HEARTBEAT_S = float(os.environ.get("SHOPFOCUS_HEARTBEAT_S", 10))
 SHOPFOCUS_HEARTBEAT_TIMEOUT_S = float(os.environ.get("SHOPFOCUS_HEARTBEAT_TIMEOUT_S", 120))
 SHOPFOCUS_JOB_MAX_ATTEMPTS = int(os.environ.get("SHOPFOCUS_JOB_MAX_ATTEMPTS", 2))

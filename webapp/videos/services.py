@@ -286,7 +286,8 @@ def pipeline_options(job: Job):
     from ml.pipeline import PipelineOptions
 
     known = {f.name for f in dataclasses.fields(PipelineOptions)}
-    opts = {k: v for k, v in (job.options or {}).items() if k in known}
+    # the worker's own defaults (a GPU worker: openai-whisper on cuda), then the job's options
+    opts = {k: v for k, v in {**settings.SHOPFOCUS_PIPELINE_DEFAULTS, **(job.options or {})}.items() if k in known}
     if "modalities" in opts:
         opts["modalities"] = tuple(opts["modalities"])
     return PipelineOptions(**opts)

@@ -190,3 +190,29 @@ def test_iter_frames_reports_where_decoding_breaks(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(InputError, match=r"decoding failed near \d\.\ds"):
         list(iter_frames(str(path), fps=1.0))
+
+
+def test_a_short_clip_with_a_single_keyframe_is_not_taken_for_truncated(tmp_path):
+    """x264's default GOP (250 frames) makes a 3 s clip one GOP: seeking near the end lands on
+    the first frame, so probe must decode on to the last frame before judging."""
+    from fractions import Fraction
+
+    import av
+    import numpy as np
+
+    from ml.decode import probe
+
+    path = str(tmp_path / "one_gop.mp4")
+    with av.open(path, "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width = stream.height = 64
+        stream.pix_fmt = "yuv420p"
+        for i in range(30):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), i * 8, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 10)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    info = probe(path)
+    assert abs(info.duration_s - 3.0) < 0.2 and info.width == 64
