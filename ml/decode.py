@@ -117,15 +117,22 @@ def probe(path: str) -> VideoInfo:
         # A file cut short keeps its header's duration but has no packets near the end:
         # seek there and require a frame, cheaply (one GOP at most).
         if duration > 1.0:
-            target = _stream_start(stream) + max(0.0, duration - 1.0)
-            try:
-                container.seek(int(target / stream.time_base), stream=stream, backward=True)
-            except av.error.FFmpegError as e:
-                raise InputError(f"truncated video: cannot seek to {target:.1f}s ({_short(e)})",
-                                 path=path) from None
-            # Decode on to the end: the seek lands on the last keyframe before the target, which
-            # for a clip with a single GOP is the first frame (x264's default GOP is 250 frames).
-            last = _last_frame(container, stream, path, f"frames near the end ({duration:.1f}s)")
+            # Decode on to the end from a seek near it. In an MP4 the seek lands on the last
+            # keyframe before the target (for a single-GOP clip, the first frame); a stream
+            # without an index (MPEG-TS) may land after the last keyframe and decode nothing,
+            # so step back further before calling the file truncated.
+            last = None
+            indexed = "mp4" in (container.format.name or "") or "mov" in (container.format.name or "")
+            for back_s in (1.0,) if indexed else (1.0, 5.0, 15.0, 60.0):
+                target = _stream_start(stream) + max(0.0, duration - back_s)
+                try:
+                    container.seek(int(target / stream.time_base), stream=stream, backward=True)
+                except av.error.FFmpegError as e:
+                    raise InputError(f"truncated video: cannot seek to {target:.1f}s ({_short(e)})",
+                                     path=path) from None
+                last = _last_frame(container, stream, path, f"frames near the end ({duration:.1f}s)")
+                if last is not None or back_s >= duration:
+                    break
             if last is None:
                 raise InputError(f"truncated video: no frame near the end ({duration:.1f}s)", path=path)
             last_t = float(last.time or 0.0) - _stream_start(stream)
@@ -231,14 +238,19 @@ def _audio_frames(path: str, sr: int):
             return
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
+        produced = False
         try:
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
+                    produced = True
                     yield out.to_ndarray().reshape(-1)
             for out in resampler.resample(None):
                 yield out.to_ndarray().reshape(-1)
         except (av.error.FFmpegError, ValueError) as e:
-            raise InputError(f"audio decoding failed ({_short(e)})", path=path) from None
+            # A damaged tail (a recording still being written, a cut-off upload) ends the
+            # audio there; a track that cannot be decoded at all is the user's problem.
+            if not produced:
+                raise InputError(f"audio decoding failed ({_short(e)})", path=path) from None
     finally:
         container.close()
 

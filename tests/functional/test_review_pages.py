@@ -194,8 +194,10 @@ def test_a_product_clip_is_an_mp4_of_its_intervals_and_is_cached(world):
     r = c.get(url)
     assert r.status_code == 200 and r["Content-Type"] == "video/mp4"
     data = b"".join(r.streaming_content)
-    expected = sum(iv.duration_s for iv in world.intervals(product.product_id) if iv.status != "rejected")
-    assert abs(_duration(data) - expected) < 0.6
+    kept = [iv for iv in world.intervals(product.product_id) if iv.status != "rejected"]
+    expected = sum(iv.duration_s for iv in kept)
+    # stream copy cuts on keyframes (one a second in the test video): each cut may move by < 0.6 s
+    assert abs(_duration(data) - expected) < 0.6 * len(kept)
     r2 = c.get(url)
     assert b"".join(r2.streaming_content) == data  # served from the cache
 

@@ -7,18 +7,17 @@ else needs the signed ``key`` shown on the focus page (it only unlocks that one 
 
 from __future__ import annotations
 
-import mimetypes
-import os
 import re
 
 from django.contrib.auth.decorators import login_not_required
 from django.core import signing
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 
 from webapp.catalog.models import Product, ProductImage
+from webapp.videos.media import ranged_file_response
 from webapp.videos.models import Video
 
 from . import clips
@@ -206,46 +205,6 @@ def viewer(request, pk):
         "data": {"intervals": [{"product": iv.product_id, "start_s": iv.start_s, "end_s": iv.end_s} for iv in ivs],
                  "products": products},
     })
-
-
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
-
-
-def _iter_file(path, start, length, chunk=512 * 1024):
-    with open(path, "rb") as f:
-        f.seek(start)
-        while length > 0:
-            data = f.read(min(chunk, length))
-            if not data:
-                break
-            length -= len(data)
-            yield data
-
-
-def ranged_file_response(request, full: str) -> HttpResponse:
-    """A file with HTTP Range support (the player seeks with it)."""
-    size = os.path.getsize(full)
-    ctype = mimetypes.guess_type(full)[0] or "application/octet-stream"
-    start, end, status = 0, size - 1, 200
-    rng = _RANGE.match(request.headers.get("range", "").strip())
-    if rng and size:
-        a, b = rng.groups()
-        if a:
-            start, end = int(a), (min(int(b), size - 1) if b else size - 1)
-        elif b:
-            start, end = max(0, size - int(b)), size - 1
-        if start > end or start >= size:
-            resp = HttpResponse(status=416)
-            resp["Content-Range"] = f"bytes */{size}"
-            return resp
-        status = 206
-    length = max(0, end - start + 1)
-    resp = StreamingHttpResponse(_iter_file(full, start, length), status=status, content_type=ctype)
-    resp["Content-Length"] = str(length)
-    resp["Accept-Ranges"] = "bytes"
-    if status == 206:
-        resp["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return resp
 
 
 @login_not_required

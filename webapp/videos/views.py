@@ -1,11 +1,10 @@
-import mimetypes
 import os
 import re
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -15,6 +14,7 @@ from webapp.accounts.models import Shop
 from webapp.review import services as review_services
 
 from . import services
+from .media import ranged_file_response
 from .models import Job, Video
 
 
@@ -132,18 +132,6 @@ def export(request, pk, fmt):
 
 # --------------------------------------------------------------------------- media
 _SHOP_SCOPED = re.compile(r"^(videos|catalog|artefacts)/(\d+)/")
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
-
-
-def _iter_file(path, start, length, chunk=1024 * 1024):
-    with open(path, "rb") as f:
-        f.seek(start)
-        while length > 0:
-            data = f.read(min(chunk, length))
-            if not data:
-                break
-            length -= len(data)
-            yield data
 
 
 def serve_media(request, path):
@@ -155,25 +143,4 @@ def serve_media(request, path):
     full = os.path.realpath(os.path.join(root, path))
     if not full.startswith(root + os.sep) or not os.path.isfile(full):
         raise Http404
-    size = os.path.getsize(full)
-    ctype = mimetypes.guess_type(full)[0] or "application/octet-stream"
-    start, end, status = 0, size - 1, 200
-    rng = _RANGE.match(request.headers.get("range", "").strip())
-    if rng and size:
-        a, b = rng.groups()
-        if a:
-            start, end = int(a), min(int(b), size - 1) if b else size - 1
-        elif b:
-            start, end = max(0, size - int(b)), size - 1
-        if start > end or start >= size:
-            resp = HttpResponse(status=416)
-            resp["Content-Range"] = f"bytes */{size}"
-            return resp
-        status = 206
-    length = max(0, end - start + 1)
-    resp = StreamingHttpResponse(_iter_file(full, start, length), status=status, content_type=ctype)
-    resp["Content-Length"] = str(length)
-    resp["Accept-Ranges"] = "bytes"
-    if status == 206:
-        resp["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return resp
+    return ranged_file_response(request, full)

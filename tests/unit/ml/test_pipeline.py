@@ -60,7 +60,8 @@ def test_curves_and_extras_are_there_for_the_reviewer(result):
     assert curves.fused.shape == (12, 3) and curves.product_ids == ["gs_34", "gs_06", "gs_45"]
     assert set(curves.modalities) == set(MODALITIES)
     words = " ".join(w[2] for w in result.extras["transcript"]).lower()
-    assert "banana" in words and "oat" in words
+    assert "ecological banana" in words  # tiny.en hears "Oatly oat milk" as "notely note mill"
+    assert all(a[0] <= b[0] for a, b in zip(result.extras["transcript"], result.extras["transcript"][1:]))
     assert result.extras["boxes"] and result.extras["tracklets"]
 
 
@@ -97,8 +98,8 @@ def test_the_cli_writes_result_curves_and_evaluates(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads(proc.stdout)
-    assert metrics  # JSON with the metric families
-    assert "map" in json.dumps(metrics).lower() and "recall" in json.dumps(metrics).lower()
+    assert metrics["localization"]["n_true"] == 2 and 0.0 <= metrics["localization"]["mAP@0.5"] <= 1.0
+    assert '"R@1"' in json.dumps(metrics)  # recall from the curves
 
 
 def test_follow_emits_intervals_while_a_stream_grows(tmp_path):
