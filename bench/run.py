@@ -44,9 +44,11 @@ from ml.eval.retrieval import KS, curves_recall, load_curves, modality_keys  # n
 from ml.synth import SYNTH_VERSION, generate_episode, load_sources, suite  # noqa: E402
 from ml.synth.suite import EpisodeSpec  # noqa: E402
 
-CACHE = os.path.join(REPO, "bench", "cache")
-RUNS = os.path.join(REPO, "bench", "runs")
-RESULTS = os.path.join(REPO, "bench", "results")
+# SHOPFOCUS_BENCH_DIR moves cache/, runs/ and results/ elsewhere (the test of --quick does).
+BENCH_DIR = os.environ.get("SHOPFOCUS_BENCH_DIR") or os.path.join(REPO, "bench")
+CACHE = os.path.join(BENCH_DIR, "cache")
+RUNS = os.path.join(BENCH_DIR, "runs")
+RESULTS = os.path.join(BENCH_DIR, "results")
 
 # (row name, label, localize arguments)
 DEFAULT_ROW = ("default", "default pipeline", [])
@@ -341,8 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         # time per ablation run ~ the default run's wall time on the subset (single modalities are faster)
         est = sum(r.get("wall_s", 0) for _, r, _ in per_sub)
         for row in ABLATION_ROWS:
-            if row[0] == "mlt_trk_ocr" and "--modalities" not in extra:
-                # all four modalities with tracklets is exactly the default run: reuse it
+            if row[0] == "mlt_trk" and "--modalities" not in extra:
+                # visual + speech + comments with tracklets is exactly the default run: reuse it
                 rows.append(pooled(row[0], row[1] + " (= default run)", per_sub))
                 continue
             if not subset:

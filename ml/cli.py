@@ -65,8 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--comments", help="comments CSV (time_s,user,text)")
     p.add_argument("--fps", type=float, default=1.0, help="frames per second sampled for vision (default 1)")
     p.add_argument("--step", type=float, default=1.0, help="time step of the score curves in seconds")
-    p.add_argument("--modalities", default="visual,speech,screen_text,comments",
-                   help="comma-separated subset of visual,speech,screen_text,comments")
+    p.add_argument("--modalities", default="visual,speech,comments",
+                   help="comma-separated subset of visual,speech,screen_text,comments "
+                        "(default visual,speech,comments: screen text is opt-in, see the README)")
     p.add_argument("--visual-mode", default="tracklet", choices=["image", "tracklet"])
     p.add_argument("--fusion", default="v1", help="fusion model name in ml/models, or 'none' for features only")
     p.add_argument("--asr-backend", default="faster-whisper", choices=["faster-whisper", "openai-whisper"])

@@ -149,3 +149,21 @@ def test_cli_exits_2_with_a_clear_message_when_the_data_root_is_missing(tmp_path
     from ml.synth.__main__ import main
     assert main(["--out", str(tmp_path / "o"), "--data", str(tmp_path / "nowhere"), "--count", "1"]) == 2
     assert "data root not found" in capsys.readouterr().err
+
+
+@needs_tools
+def test_make_bench_quick_runs_end_to_end_on_a_tiny_data_root(mini_root, tmp_path):
+    """`bench/run.py --quick` (what `make bench-quick` runs): generate, localize, evaluate, report."""
+    import subprocess
+    import sys
+
+    repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+    env = {**os.environ, "SHOPFOCUS_BENCH_DIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "bench/run.py", "--quick", "--data", mini_root], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(tmp_path / "results" / "quick.json") as f:
+        report = json.load(f)
+    default = next(r for r in report["rows"] if r["row"] == "default")
+    assert default["episodes"] == 1 and default["failed"] == 0 and 0.0 <= default["R@1"] <= 1.0
+    assert "| default pipeline |" in (tmp_path / "results" / "quick.md").read_text()
