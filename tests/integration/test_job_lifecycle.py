@@ -56,7 +56,7 @@ def test_the_ui_artefacts_are_stored_beside_the_media(job, personas):
     client = personas.client(personas.seller)
     curves = client.get(f"/api/videos/{job.video_id}/artefacts/curves/").json()
     assert sorted(curves["product_ids"]) == ["BAN", "JUI", "OAT"] and len(curves["fused"]["BAN"]) == 3
-    assert set(curves["modalities"]) == {"visual", "speech", "screen_text", "comments"}
+    assert set(curves["modalities"]) == {"visual", "speech", "comments"}
     assert client.get(f"/api/videos/{job.video_id}/artefacts/transcript/").json() == []  # a silent video
     tracklets = client.get(f"/api/videos/{job.video_id}/artefacts/tracklets/").json()
     assert tracklets and "embeddings" not in tracklets[0]

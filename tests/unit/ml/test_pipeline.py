@@ -58,7 +58,7 @@ def test_result_json_follows_the_contract(result, tmp_path):
 def test_curves_and_extras_are_there_for_the_reviewer(result):
     curves = result.curves
     assert curves.fused.shape == (12, 3) and curves.product_ids == ["gs_34", "gs_06", "gs_45"]
-    assert set(curves.modalities) == set(MODALITIES)
+    assert set(curves.modalities) == {"visual", "speech", "comments"}  # screen text is opt-in
     words = " ".join(w[2] for w in result.extras["transcript"]).lower()
     assert "ecological banana" in words  # tiny.en hears "Oatly oat milk" as "notely note mill"
     assert all(a[0] <= b[0] for a, b in zip(result.extras["transcript"], result.extras["transcript"][1:]))
@@ -69,6 +69,12 @@ def test_a_modality_subset_runs_only_its_stages():
     r = localize(CLIP, CATALOG, options=PipelineOptions(modalities=("speech",)))
     assert "asr" in r.timings_s and "visual" not in r.timings_s and "screen_text" not in r.timings_s
     assert set(r.curves.modalities) == {"speech"}
+
+
+def test_screen_text_is_read_when_asked_for():
+    r = localize(CLIP, CATALOG, options=PipelineOptions(modalities=("visual", "screen_text")))
+    assert "screen_text" in r.timings_s and set(r.curves.modalities) == {"visual", "screen_text"}
+    assert any("LY" in text for _, text in r.extras["screen_text"])  # the "OATLY" cartons on the shelf
 
 
 def test_a_progress_callback_can_cancel_the_run():
