@@ -29,8 +29,13 @@ def _memory_broker():
 
 def use_broker(app, url: str, transport_options: dict | None = None) -> None:
     """Point the producer side of the Celery app at another broker (drops cached pools)."""
+    import os
+
     from kombu import pools
 
+    # Celery's ``conf.broker_url`` prefers the CELERY_BROKER_URL environment variable (CI sets
+    # it to Redis db 0) over anything assigned: without this, tasks would go there.
+    os.environ["CELERY_BROKER_URL"] = url
     app.conf.broker_url = url
     app.conf.broker_transport_options = transport_options or {}
     pools.reset()  # kombu keeps producer pools per connection, globally
