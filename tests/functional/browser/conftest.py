@@ -22,14 +22,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--autoplay-policy=no-user-gesture-required"]
 
 
-def pytest_collection_modifyitems(config, items):
-    if not os.path.exists(CHROMIUM) or shutil.which("ffmpeg") is None:
-        skip = pytest.mark.skip(reason=f"needs {CHROMIUM} and ffmpeg")
-        for item in items:
-            if "browser" in str(item.fspath):
-                item.add_marker(skip)
-
-
 @pytest.fixture(scope="session")
 def artifacts():
     data.ARTIFACTS.mkdir(exist_ok=True)
@@ -45,6 +37,9 @@ def browser_video_path(tmp_path_factory):
 def browser():
     from playwright.sync_api import sync_playwright
 
+    if not os.path.exists(CHROMIUM) or shutil.which("ffmpeg") is None:
+        pytest.fail(f"the browser tests need {CHROMIUM} and ffmpeg: `make test` installs Debian's "
+                    "chromium, chromium-driver and ffmpeg")
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield b

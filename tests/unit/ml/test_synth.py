@@ -1,4 +1,4 @@
-"""The benchmark generator, on a tiny data root built from tests/data (never ../shared)."""
+"""The benchmark generator, on a tiny data root built from tests/data (never the shared data folder)."""
 
 import csv
 import json
@@ -22,8 +22,13 @@ ITEMS = {  # item id -> (title, category, photo stem, description)
                                 "Bravo apple juice is pressed from apples. Not from concentrate."),
     "gs_45_Oatly-Oat-Milk": ("Oatly Oat Milk", "bottles", "Oatly-Oat-Milk", "A natural oat drink."),
 }
-needs_tools = pytest.mark.skipif(not (shutil.which("ffmpeg") and shutil.which("espeak-ng")),
-                                 reason="ffmpeg and espeak-ng are needed to render episodes")
+needs_tools = pytest.mark.usefixtures("render_tools")
+
+
+@pytest.fixture
+def render_tools():
+    if not (shutil.which("ffmpeg") and shutil.which("espeak-ng")):
+        pytest.fail("rendering episodes needs ffmpeg and espeak-ng: `make test` installs them")
 
 
 @pytest.fixture(scope="module")
