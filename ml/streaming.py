@@ -33,12 +33,12 @@ from .pipeline import PipelineOptions, _Clock, compute_features
 from .types import LocalizationResult, ScoreCurves
 
 
-def _decodable_duration(video: str) -> float | None:
-    """Seconds decodable so far, or None while the file is not yet readable."""
+def _probe_growing(video: str):
+    """VideoInfo of what is decodable so far, or None while the file is not yet readable."""
     from .decode import probe
 
     try:
-        return probe(video).duration_s
+        return probe(video)
     except InputError:
         return None
 
@@ -50,6 +50,7 @@ def follow(video: str, catalog_dir: str, out: str, comments: str | None = None,
     options = options or PipelineOptions()
     emit = emit or (lambda interval: print(json.dumps(interval.to_dict()), flush=True))
     catalog = load_catalog(catalog_dir)
+    events = load_comments(comments) if comments else None
     bundle = FusionBundle.load(options.fusion)
     model = bundle.for_modalities(options.modalities, options.visual_mode)
     loc_opts = bundle.localizer_options(options.modalities, options.visual_mode)
@@ -64,7 +65,8 @@ def follow(video: str, catalog_dir: str, out: str, comments: str | None = None,
     last_growth, last_len = time.monotonic(), -1.0
     curves, intervals = None, []
     while True:
-        length = _decodable_duration(video)
+        info = _probe_growing(video)
+        length = info.duration_s if info is not None else None
         now = time.monotonic()
         if length is not None and length > last_len + 1e-3:
             last_len, last_growth = length, now
@@ -75,9 +77,7 @@ def follow(video: str, catalog_dir: str, out: str, comments: str | None = None,
         elif finished and length is not None and length - done > options.step_s / 2:
             end = length
         if end is not None:
-            has_audio = _has_audio(video)
-            events = load_comments(comments) if comments else None
-            seg_times, seg_base, _ = compute_features(video, catalog, events, options, length, has_audio,
+            seg_times, seg_base, _ = compute_features(video, catalog, events, options, length, info.has_audio,
                                                       lambda *_: None, clock, start_s=done, end_s=end)
             times.append(seg_times)
             for k, v in seg_base.items():
@@ -110,8 +110,3 @@ def follow(video: str, catalog_dir: str, out: str, comments: str | None = None,
     print(f"followed {done:.1f} s of video, {len(intervals)} intervals -> {out}", file=sys.stderr)
     return 0
 
-
-def _has_audio(video: str) -> bool:
-    from .decode import probe
-
-    return probe(video).has_audio

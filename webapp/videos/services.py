@@ -363,8 +363,6 @@ def failure_message(exc: BaseException, job_id: int | None = None) -> str:
         if video is not None and video.file:
             text = text.replace(video.file.path, f"video {video.title!r}")
         return re.sub(r"(?:/[^/\s:]+)+/([^/\s:]+)", r"\1", text)  # /tmp/x/catalog/products.csv -> products.csv
-    if isinstance(exc, NotImplementedError):
-        return f"this part of the pipeline is not available yet ({exc}); try again after the next update"
     return (f"processing failed because of an internal error ({type(exc).__name__}); the video and catalog "
             "look fine to us: press Re-run, and tell us if it happens again")
 

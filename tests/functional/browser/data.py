@@ -2,14 +2,10 @@
 
 The job is finished through the platform (``webapp.videos.services.finish_job``: artefacts +
 ``store_machine_intervals``) with the result of the real pipeline ``ml.pipeline.localize`` run
-once per session on the test video. While the pipeline cannot run here (no trained fusion model
-yet) or finds fewer than two intervals, the result is a LocalizationResult built from what the
-video really shows (tests/functional/browser/media.py SCRIPT), with real-shaped curves, transcript,
-screen text and tracklet boxes; ``RESULT_SOURCE`` says which one a session used."""
+once per session on the test video."""
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,71 +19,19 @@ ARTIFACTS = ROOT / "test-artifacts"
 _RESULT = {}
 
 
-def synthetic_result(video_path: str):
-    """A LocalizationResult of the shape ``ml.pipeline.localize`` returns, for the test video."""
-    from ml.types import Interval, LocalizationResult, ScoreCurves
-
-    ids = ["gs_34", "gs_06", "gs_45"]
-    step = 0.5
-    times = np.arange(step / 2, media.DURATION_S, step)
-    shown = np.zeros((len(times), len(ids)), np.float32)
-    for a, b, pid in media.SCRIPT:
-        shown[(times >= a) & (times < b), ids.index(pid)] = 1.0
-    rng = np.random.default_rng(0)
-    visual = np.clip(0.15 + 0.7 * shown + rng.normal(0, 0.05, shown.shape), 0, 1)
-    speech = np.zeros_like(visual)
-    speech[(times >= 4) & (times < 7), 0] = 0.9
-    fused = np.clip(0.6 * visual + 0.4 * speech, 0, 1)
-    curves = ScoreCurves(times, step, ids, {"visual": visual, "speech": speech,
-                                            "screen_text": np.zeros_like(visual), "comments": np.zeros_like(visual)}, fused)
-    intervals = [
-        Interval("gs_34", 3.2, 10.8, 0.86, {"visual": 0.8, "speech": 0.9, "screen_text": 0.0, "comments": 0.0}),
-        Interval("gs_06", 14.1, 21.7, 0.71, {"visual": 0.7, "speech": 0.0, "screen_text": 0.0, "comments": 0.0}),
-        Interval("gs_45", 22.3, 26.0, 0.64, {"visual": 0.66, "speech": 0.0, "screen_text": 0.0, "comments": 0.0}),
-        Interval("gs_45", 26.5, 29.8, 0.58, {"visual": 0.6, "speech": 0.0, "screen_text": 0.0, "comments": 0.0}),
-        Interval("gs_06", 0.5, 2.0, 0.21, {"visual": 0.2, "speech": 0.0, "screen_text": 0.0, "comments": 0.0}),
-    ]
-    w, h = media.SIZE
-    boxes = []
-    for t in np.arange(0, media.DURATION_S, 0.5):
-        for n, (a, b, _) in enumerate(media.SCRIPT):
-            if a <= t < b:
-                boxes.append({"t": float(t), "xyxy": [w * 0.2, h * 0.07, w * 0.8, h * 0.93], "track_id": n + 1})
-    extras = {
-        "transcript": [[4.0, 4.4, "this"], [4.4, 4.8, "tropicana"], [4.8, 5.2, "apple"], [5.2, 5.8, "juice"],
-                       [15.0, 15.5, "fresh"], [15.5, 16.1, "bananas"]],
-        "screen_text": [[5.0, "TROPICANA APPLE"], [23.0, "OATLY"]],
-        "boxes": boxes, "shots": [0.0, 3.0, 11.0, 14.0, 22.0],
-        "tracklets": [{"track_id": n + 1, "start_s": a, "end_s": b, "category": "", "parent_category": ""}
-                      for n, (a, b, _) in enumerate(media.SCRIPT)],
-    }
-    return LocalizationResult(video=os.path.basename(video_path), duration_s=media.DURATION_S, intervals=intervals,
-                              timings_s={"decode": 0.1, "total": 0.2}, options={"max_side": 640},
-                              curves=curves, extras=extras)
-
-
 def pipeline_result(video_path: str):
-    """The real pipeline's result once per session (falls back to ``synthetic_result``)."""
-    if "result" in _RESULT:
-        return _RESULT["result"]
-    result, source = None, "synthetic (LocalizationResult built from the video's script)"
-    if os.environ.get("SHOPFOCUS_TEST_REAL_PIPELINE", "1") != "0":
-        try:
-            from ml.pipeline import localize
+    """The real pipeline's result on the test video, once per session."""
+    if "result" not in _RESULT:
+        from ml.pipeline import localize
 
-            t0 = time.perf_counter()
-            real = localize(video_path, str(media.CATALOG_DIR))
-            products = {i.product_id for i in real.intervals}
-            if len(real.intervals) >= 2 and len(products) >= 2:
-                result, source = real, f"ml.pipeline.localize ({time.perf_counter() - t0:.1f} s)"
-            else:
-                source += f"; the real pipeline ran but found only {len(real.intervals)} interval(s)"
-        except Exception as e:  # noqa: BLE001 - reported in the artefacts, the tests go on
-            source += f"; the real pipeline failed: {type(e).__name__}: {str(e)[:200]}"
-    _RESULT["result"] = result or synthetic_result(video_path)
-    _RESULT["source"] = source
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "data-source.txt").write_text(source + "\n")
+        t0 = time.perf_counter()
+        real = localize(video_path, str(media.CATALOG_DIR))
+        if len(real.intervals) < 2 or len({i.product_id for i in real.intervals}) < 2:
+            raise AssertionError(f"the browser tests need intervals of two products; the pipeline found "
+                                 f"{[(i.product_id, i.start_s, i.end_s) for i in real.intervals]}")
+        _RESULT["result"] = real
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / "data-source.txt").write_text(f"ml.pipeline.localize ({time.perf_counter() - t0:.1f} s)\n")
     return _RESULT["result"]
 
 
