@@ -60,6 +60,13 @@ ABLATION_ROWS = [
     ("speech", "speech alone", ["--modalities", "speech"]),
     ("screen_text", "screen text alone", ["--modalities", "screen_text"]),
     ("comments", "comments alone", ["--modalities", "comments"]),
+    # the seed models (ml.seed) in the pipeline, in place of the cosine tracklet feature
+    ("vis_asymnet", "Vis.Trk by AsymNet (Video2Shop)", ["--modalities", "visual", "--visual-mode", "asymnet"]),
+    ("mlt_asymnet", "Mlt.Trk, AsymNet visual + speech + comments",
+     ["--modalities", "visual,speech,comments", "--visual-mode", "asymnet"]),
+    ("vis_lxmert", "Vis.Trk by LXMERT-style model (no text)", ["--modalities", "visual", "--visual-mode", "lxmert"]),
+    ("mlt_lxmert", "Mlt.Trk, LXMERT-style fusion (+ speech + comments)",
+     ["--modalities", "visual,speech,comments", "--visual-mode", "lxmert"]),
 ]
 
 
@@ -230,7 +237,43 @@ def markdown(report: dict) -> str:
     lines += ["", "Recall and mAP in %. Ablation rows run on the subset named in `episodes` (see "
               "`bench/README.md`); `curves:` rows rank products by one modality's own score array "
               f"of the default run (recall only). Per-episode metrics: `{report['name']}.json`."]
+    seed = report.get("seed_tables") or {}
+    if seed.get("video2shop"):
+        from ml.seed.evaluate import format_fashion_focus, format_video2shop
+
+        lines += ["", "## Seed models on the test products (`python -m ml.seed.evaluate`)", "",
+                  format_video2shop(seed["video2shop"]), "", format_fashion_focus(seed["fashion_focus"])]
+    elif seed.get("error"):
+        lines += ["", f"Seed tables failed: {seed['error']}"]
     return "\n".join(lines) + "\n"
+
+
+def run_seed_tables(data_root: str | None) -> dict | None:
+    """Both papers' tables for the seed models on the TEST products (``ml.seed.evaluate``):
+    Video2Shop's top-k within category and Fashion Focus' recall@k. Features of the real photos
+    are computed once and cached under bench/cache/seed/."""
+    import torch
+
+    from ml.seed import evaluate as seed_eval
+    from ml.seed.asymnet import AsymNetScorer
+    from ml.seed.data import SeedData, SeedDataOptions, build_cache
+
+    print("seed tables (ml.seed.evaluate) on the test products", file=sys.stderr)
+    t = time.time()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        data = SeedData.load(build_cache(SeedDataOptions(seed=0), root=data_root,
+                                         log=lambda m: print(m, file=sys.stderr)))
+        v2s = seed_eval.video2shop_table(data, AsymNetScorer.load().model, "test", 2, levels=[5, 1],
+                                         log=lambda m: print(m, file=sys.stderr))
+        ff = seed_eval.fashion_focus_table(data, None, "test", 2, log=lambda m: print(m, file=sys.stderr))
+    except Exception as e:  # noqa: BLE001 - the pipeline rows stand without them; say why
+        print(f"seed tables failed: {e}", file=sys.stderr)
+        return {"error": str(e)}
+    finally:
+        torch.set_num_threads(threads)
+    return {"video2shop": v2s, "fashion_focus": ff, "seconds": round(time.time() - t, 1)}
 
 
 def machine() -> dict:
@@ -264,7 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--extra-args", default="", help="appended to every localize command")
     p.add_argument("--ablation-episodes", type=int, default=6)
     p.add_argument("--no-ablation", action="store_true")
-    p.add_argument("--budget-min", type=float, default=30.0,
+    p.add_argument("--no-seed-tables", action="store_true",
+                   help="skip the two papers' tables of the seed models (ml.seed.evaluate)")
+    p.add_argument("--budget-min", type=float, default=60.0,
                    help="stop starting localize runs after this many minutes (0: no limit); skipped rows are marked")
     p.add_argument("--features-only", action="store_true",
                    help="generate and run localize with --curves/--features (no report): fusion training data")
@@ -362,11 +407,14 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:  # drop the ablation-subset "episodes" ambiguity in the table
         if r.get("row") in {x[0] for x in ABLATION_ROWS} | {"default_subset"} and not r.get("skipped"):
             r["label"] += f" [subset of {r['episodes']}]"
+    seed_tables = None
+    if not a.quick and not a.no_seed_tables:
+        seed_tables = run_seed_tables(a.data)
     report = {"name": name, "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
               "split": a.split, "seed": a.seed, "synth_version": SYNTH_VERSION, "n_episodes": len(eps),
               "video_min": sum(e["spec"]["duration_s"] for e in eps) / 60, "generation_s": gen_s,
               "extra_args": a.extra_args, "total_s": time.time() - t_start, "rows": rows,
-              "episodes": episodes_out}
+              "episodes": episodes_out, "seed_tables": seed_tables}
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, f"{name}.json"), "w") as f:
         json.dump(clean(report), f, indent=1)

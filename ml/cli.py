@@ -34,6 +34,7 @@ def _localize(args) -> int:
 
     options = PipelineOptions(fps=args.fps, modalities=tuple(m.strip() for m in args.modalities.split(",") if m.strip()),
                               visual_mode=args.visual_mode, fusion=args.fusion, asr_backend=args.asr_backend,
+                              extra_visual=tuple(m.strip() for m in (args.extra_visual or "").split(",") if m.strip()),
                               asr_checkpoint=args.asr_checkpoint or "", device=args.device, step_s=args.step)
     if args.follow:
         from .streaming import follow
@@ -68,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--modalities", default="visual,speech,comments",
                    help="comma-separated subset of visual,speech,screen_text,comments "
                         "(default visual,speech,comments: screen text is opt-in, see the README)")
-    p.add_argument("--visual-mode", default="tracklet", choices=["image", "tracklet"])
+    p.add_argument("--visual-mode", default="tracklet", choices=["tracklet", "image", "asymnet", "lxmert"],
+                   help="visual feature: tracklet (Vis.Trk cosine, default), image (Vis.Img), asymnet "
+                        "(Video2Shop's AsymNet over tracklets) or lxmert (LXMERT-style tracklet + text fusion); "
+                        "the seed models load from ml/models/seed_*.pt")
+    p.add_argument("--extra-visual", default="",
+                   help="also compute these seed-model features (asymnet,lxmert) into --features (training runs)")
     p.add_argument("--fusion", default="v1", help="fusion model name in ml/models, or 'none' for features only")
     p.add_argument("--asr-backend", default="faster-whisper", choices=["faster-whisper", "openai-whisper"])
     p.add_argument("--asr-checkpoint", help="openai-whisper checkpoint file (GPU workers)")

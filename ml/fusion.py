@@ -65,10 +65,20 @@ def expand_features(base: dict[str, np.ndarray]) -> tuple[list[str], np.ndarray]
     return names, np.stack(cols, axis=-1)
 
 
+# visual_mode -> the base feature that enters the fusion as "visual"
+VISUAL_FEATURES = {
+    "tracklet": "visual",  # Vis.Trk: windowed tracklet mean, cosine (the default)
+    "image": "visual_img",  # Vis.Img: best single crop per frame
+    "asymnet": "visual_asymnet",  # Video2Shop's AsymNet over tracklet windows (ml.seed)
+    "lxmert": "visual_lxmert",  # LXMERT-style tracklet + window text embedding (ml.seed)
+}
+
+
 def subset_key(modalities, visual_mode: str = "tracklet") -> str:
-    """Key of the model for a modality subset; per-frame (Vis.Img) visual features get their own."""
+    """Key of the model for a modality subset; every visual feature but the default tracklet
+    one gets its own ("visual@image", "comments,speech,visual@asymnet")."""
     key = ",".join(sorted(set(modalities)))
-    return key + "@image" if "visual" in modalities and visual_mode == "image" else key
+    return key + f"@{visual_mode}" if "visual" in modalities and visual_mode != "tracklet" else key
 
 
 @dataclass
@@ -179,13 +189,15 @@ class FusionBundle:
 
 
 def select_features(base: dict[str, np.ndarray], modalities, visual_mode: str = "tracklet") -> dict[str, np.ndarray]:
-    """The base features a subset's model uses. ``base`` may hold both visual features:
-    "visual" (tracklet, Vis.Trk) and "visual_img" (per-frame, Vis.Img); the chosen one is
-    passed on as "visual"."""
+    """The base features a subset's model uses. ``base`` may hold several visual features
+    (``VISUAL_FEATURES``: "visual" for Vis.Trk, "visual_img" for Vis.Img, "visual_asymnet",
+    "visual_lxmert"); the one ``visual_mode`` names is passed on as "visual"."""
     mods = set(modalities)
     out = {k: v for k, v in base.items() if k in BASE_FEATURES and BASE_FEATURES[k] in mods and k != "visual"}
     if "visual" in mods:
-        key = "visual_img" if visual_mode == "image" else "visual"
+        if visual_mode not in VISUAL_FEATURES:
+            raise ValueError(f"visual_mode must be one of {sorted(VISUAL_FEATURES)}, got {visual_mode!r}")
+        key = VISUAL_FEATURES[visual_mode]
         if key not in base:
             raise ValueError(f"visual features {key!r} missing")
         out["visual"] = base[key]

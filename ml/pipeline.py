@@ -38,7 +38,13 @@ class PipelineOptions:
     # Screen text (RapidOCR) is opt-in: on the validation split it did not help (fused mAP 0.880
     # with it, 0.893 without) and it was 30 % of the run time on the benchmark.
     modalities: tuple[str, ...] = ("visual", "speech", "comments")
-    visual_mode: str = "tracklet"  # "image" (Vis.Img: per-frame) or "tracklet" (Vis.Trk)
+    # "tracklet" (Vis.Trk, cosine of windowed tracklet means), "image" (Vis.Img: per-frame),
+    # "asymnet" (Video2Shop's AsymNet over tracklet windows) or "lxmert" (LXMERT-style fusion
+    # of tracklet crops and the window's text): ml.fusion.VISUAL_FEATURES
+    visual_mode: str = "tracklet"
+    # seed-model features computed besides the chosen one (training runs compute both, so one
+    # pass over the training episodes serves every fusion subset)
+    extra_visual: tuple[str, ...] = ()
     text_window_s: float = 8.0
     asr_backend: str = "faster-whisper"  # or "openai-whisper" (GPU workers)
     asr_checkpoint: str = ""  # openai-whisper checkpoint path
@@ -51,8 +57,19 @@ class PipelineOptions:
         unknown = set(self.modalities) - set(ALL_MODALITIES)
         if unknown or not self.modalities:
             raise ValueError(f"modalities must be a non-empty subset of {ALL_MODALITIES}, got {self.modalities}")
-        if self.visual_mode not in ("image", "tracklet"):
-            raise ValueError(f"visual_mode must be 'image' or 'tracklet', got {self.visual_mode!r}")
+        from .fusion import VISUAL_FEATURES
+
+        self.extra_visual = tuple(self.extra_visual)
+        for mode in (self.visual_mode, *self.extra_visual):
+            if mode not in VISUAL_FEATURES:
+                raise ValueError(f"visual_mode must be one of {', '.join(VISUAL_FEATURES)}, got {mode!r}")
+
+    @property
+    def seed_modes(self) -> tuple[str, ...]:
+        """The seed models (ml.seed) this run needs: "asymnet", "lxmert"."""
+        if "visual" not in self.modalities:
+            return ()
+        return tuple(m for m in ("asymnet", "lxmert") if m in (self.visual_mode, *self.extra_visual))
         if self.fps <= 0 or self.step_s <= 0:
             raise ValueError("fps and step_s must be positive")
 
@@ -195,6 +212,7 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
         pool.shutdown(wait=False, cancel_futures=True)
 
     progress("text", 0.88)
+    text_sources: dict[str, TextEvents] = {}
     if mods & {"speech", "screen_text", "comments"}:
         from .text.encoder import TextEncoder
         from .text.matching import TextMatcher, TextMatchOptions, transcript_events
@@ -213,6 +231,19 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
                 scored = matcher.score(events, times, options.text_window_s)
                 base[f"{name}_sem"] = scored["semantic"]
                 base[f"{name}_lex"] = scored["lexical"]
+            text_sources = sources
+    if analyzer and options.seed_modes:
+        from .seed.tracklets import SeedOptions, seed_scores
+
+        progress("seed", 0.9)
+        with clock.measure("seed_models"):
+            if "speech" in text_sources:  # sentence-sized chunks for LXMERT's language stream
+                text_sources = {**text_sources, "speech": transcript_events(transcript, 4.0, 4.0)}
+            per_frame = seed_scores(ev, options.seed_modes, text_sources,
+                                    SeedOptions(window_s=analyzer.options.track_window_s),
+                                    titles=[p.title for p in catalog.products])
+        for mode, scores in per_frame.items():
+            base[f"visual_{mode}"] = _per_step(ev.frame_times, scores, times, step)
     extras["transcript"] = [[round(w.start, 2), round(w.end, 2), w.text] for w in transcript.words]
     if screen is not None:
         extras["screen_text"] = [[round(float(t), 2), s] for t, s in zip(screen.t, screen.text)]

@@ -19,7 +19,8 @@ from dataclasses import asdict
 
 import numpy as np
 
-from .fusion import MODELS_DIR, FusionBundle, FusionModel, expand_features, select_features, subset_key
+from .fusion import (MODELS_DIR, VISUAL_FEATURES, FusionBundle, FusionModel, expand_features, select_features,
+                     subset_key)
 from .localize import Localizer
 from .types import Interval, ScoreCurves
 
@@ -33,6 +34,12 @@ SUBSETS = [
     (("speech",), "tracklet"),
     (("screen_text",), "tracklet"),
     (("comments",), "tracklet"),
+    # the seed models (ml.seed) in place of the cosine tracklet feature: Video2Shop's AsymNet,
+    # and the LXMERT-style fusion of tracklet crops and window text (with and without text)
+    (("visual",), "asymnet"),
+    (("visual", "speech", "comments"), "asymnet"),
+    (("visual",), "lxmert"),
+    (("visual", "speech", "comments"), "lxmert"),
 ]
 
 
@@ -94,6 +101,12 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print) -> 
     models, localizers, val_map = {}, {}, {}
     for modalities, mode in SUBSETS:
         key = subset_key(modalities, mode)
+        missing = [r["name"] for r in train_runs + val_runs
+                   if "visual" in modalities and VISUAL_FEATURES[mode] not in r["base"]]
+        if missing:  # e.g. runs made without --extra-visual: say so, fit the rest
+            log(f"{key:45s} skipped: {len(missing)} run(s) lack {VISUAL_FEATURES[mode]!r} "
+                f"(localize --extra-visual {mode})")
+            continue
         Xs, ys = [], []
         for run in train_runs:
             names, X = expand_features(select_features(run["base"], modalities, mode))

@@ -89,8 +89,12 @@ def asymnet_scores(model: AsymNet, data: SeedData, q_items, q_trajs, prods, vix,
     qcat = np.asarray([data.items[int(i)]["category"] for i in q_items])
     names = {"tree": "AsymNet (fusion nodes)", "avg": "Avg fusion", "max": "Max fusion", "last": "Last fusion"}
     out = {v: np.full((len(q_items), len(prods)), -np.inf) for v in names.values()}
-    h_all = model.video(torch.from_numpy(data.crops[q_trajs][:, :, :levels]))  # (Q,T,D)
-    s_all = model.shop(torch.from_numpy(data.shop[vix][:, :levels]))  # (V,D)
+    q_all = torch.from_numpy(data.crops[q_trajs][:, :, :levels])
+    v_all = torch.from_numpy(data.shop[vix][:, :levels])
+    h_all = model.video(q_all)  # (Q,T,D)
+    s_all = model.shop(v_all)  # (V,D)
+    pq_all = model.image.prior_vector(q_all)  # (Q,T,c)
+    pv_all = model.image.prior_vector(v_all)  # (V,c)
     for c in sorted(set(qcat)):
         qs = np.flatnonzero(qcat == c)
         pcols = np.flatnonzero(cats == c) if within_category else np.arange(len(prods))
@@ -100,7 +104,8 @@ def asymnet_scores(model: AsymNet, data: SeedData, q_items, q_trajs, prods, vix,
             qq = qs[a:a + chunk]
             h = h_all[qq]
             sb = s[None].expand(len(qq), -1, -1)
-            p = torch.sigmoid(model.leaf_logits(h, sb))  # (q,V,T)
+            prior = torch.einsum("vc,qtc->qvt", pv_all[vsel], pq_all[qq]) if model.cfg.visual_prior else None
+            p = torch.sigmoid(model.leaf_logits(h, sb, prior))  # (q,V,T)
             for key, name in names.items():
                 P = fuse(model, p, h, sb, key)[0].numpy()  # (q,V)
                 res = _best_view(P, owner[vsel], len(prods), "mean")

@@ -327,3 +327,43 @@ class LxmertScorer:
                               torch.from_numpy(M), torch.from_numpy(img),
                               torch.from_numpy(np.asarray(product_text_vectors, np.float32)))
         return torch.sigmoid(z[0] / 10.0).numpy()  # monotone in the logit; only the ranking matters
+
+    @torch.no_grad()
+    def score_many(self, visual: list[np.ndarray], boxes: list[np.ndarray], texts: list[list[str]],
+                   product_image_vectors, titles: list[str], batch: int = 256) -> np.ndarray:
+        """Many queries at once (``ml.seed.tracklets``): visual[i] (m_i,1280) crops in time order,
+        boxes[i] (m_i,4) normalised xyxy, texts[i] the window's sentences; products as in
+        ``score`` but with their ``titles`` (encoded here, with every distinct sentence, in one
+        MiniLM pass). -> (N, P) in (0, 1), monotone in the matching logit."""
+        c = self.model.cfg
+        N = len(visual)
+        if not (N == len(boxes) == len(texts)):
+            raise ValueError("visual, boxes and texts must have one entry per query")
+        img = np.stack([np.asarray(p, np.float32).reshape(-1, c.feat_dim).mean(0) for p in product_image_vectors])
+        img /= np.maximum(np.linalg.norm(img, axis=1, keepdims=True), 1e-12)
+        if not N:
+            return np.zeros((0, len(img)), np.float32)
+        windows = [[t for t in w if t and t.strip()][-c.max_texts:] for w in texts]
+        distinct = list(dict.fromkeys([t for w in windows for t in w] + list(titles)))
+        vec = dict(zip(distinct, self.encoder.encode(distinct)))
+        title_vec = torch.from_numpy(np.stack([vec[t] for t in titles]).astype(np.float32))
+        img_t = torch.from_numpy(img)
+        out = np.zeros((N, len(img)), np.float32)
+        for a in range(0, N, batch):
+            idx = range(a, min(N, a + batch))
+            V = np.zeros((len(idx), c.n_visual, c.feat_dim), np.float32)
+            B = np.zeros((len(idx), c.n_visual, 4), np.float32)
+            X = np.zeros((len(idx), c.max_texts, c.text_dim), np.float32)
+            M = np.zeros((len(idx), c.max_texts), np.float32)
+            for j, i in enumerate(idx):
+                v = np.asarray(visual[i], np.float32)
+                if v.ndim != 2 or v.shape[1] != c.feat_dim or not len(v):
+                    raise ValueError(f"visual[{i}] must be (m,{c.feat_dim}) with m >= 1, got {v.shape}")
+                sel = _even(len(v), c.n_visual)
+                V[j], B[j] = v[sel], np.asarray(boxes[i], np.float32).reshape(len(v), 4)[sel]
+                for k, t in enumerate(windows[i]):
+                    X[j, k], M[j, k] = vec[t], 1
+            z = self.model.logits(torch.from_numpy(V), torch.from_numpy(B), torch.from_numpy(X),
+                                  torch.from_numpy(M), img_t, title_vec)
+            out[a:a + len(idx)] = torch.sigmoid(z / 10.0).numpy()
+        return out

@@ -33,9 +33,10 @@ def seed_everything(seed: int) -> None:
 
 class PairSampler:
     """Batches for approximate training: B trajectories, each with S positive shop views (its own
-    product) and S negatives (other products, half of them of the same category)."""
+    product) and S negatives (other products): with probability ``hard`` one of the product's
+    ``n_hard`` nearest look-alikes, else alternately one of its category and any product."""
 
-    def __init__(self, data: SeedData, split: str, traj_len: int = 32):
+    def __init__(self, data: SeedData, split: str, traj_len: int = 32, n_hard: int = 10):
         self.data = data
         self.items = data.products(split)
         self.photos = data.photo_index()
@@ -44,11 +45,18 @@ class PairSampler:
         self.cat = np.asarray([data.items[i]["category"] for i in self.items])
         self.by_cat = {c: self.items[self.cat == c] for c in set(self.cat)}
         self.traj_len = traj_len
+        # hard negatives: each product's nearest other products by mean shop-view feature
+        # (level 1): the look-alikes a ranking must separate, rarely drawn at random
+        m = np.stack([data.shop[self.views[int(i)]][:, 0].mean(0) for i in self.items])
+        m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+        sim = m @ m.T
+        np.fill_diagonal(sim, -np.inf)
+        self.near = {int(i): self.items[np.argsort(-sim[k])[:n_hard]] for k, i in enumerate(self.items)}
 
     def trajectory(self, item: int, rng) -> np.ndarray:
         return sample_trajectory(self.photos[int(item)], rng, self.traj_len)
 
-    def batch(self, rng, B: int = 32, S: int = 2):
+    def batch(self, rng, B: int = 32, S: int = 2, hard: float = 0.0):
         items = rng.choice(self.items, B)
         traj, shop, y = [], [], []
         for it in items:
@@ -58,7 +66,10 @@ class PairSampler:
             neg = []
             cat = self.data.items[int(it)]["category"]
             for k in range(S):
-                pool = self.by_cat[cat] if (k % 2 == 0 and len(self.by_cat[cat]) > 1) else self.items
+                if hard and rng.random() < hard:
+                    pool = self.near[int(it)]
+                else:
+                    pool = self.by_cat[cat] if (k % 2 == 0 and len(self.by_cat[cat]) > 1) else self.items
                 o = it
                 while o == it:
                     o = rng.choice(pool)
@@ -81,6 +92,7 @@ def reduced(data: SeedData, model: AsymNet) -> SeedData:
 
 def train_asymnet(data: SeedData, seed: int = 0, steps1: int = 1500, steps2: int = 200, batch: int = 16,
                   S: int = 2, lr: float = 1e-3, weight_decay: float = 1e-4, p_drop_level2: float = 0.5,
+                  hard: float = 0.5,
                   cfg: AsymNetConfig | None = None, log=print) -> tuple[AsymNet, dict]:
     seed_everything(seed)
     rng = np.random.default_rng(seed)
@@ -101,16 +113,19 @@ def train_asymnet(data: SeedData, seed: int = 0, steps1: int = 1500, steps2: int
         return crops, shopv
 
     # Step 1: experts (image net, LSTM, SSN): log loss on every hidden state + L2.
-    params = [p for n, p in model.named_parameters() if not n.startswith("fusion.")]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    decay = [p for n, p in model.named_parameters() if not n.startswith("fusion.") and n != "prior_w"]
+    groups = [{"params": decay, "weight_decay": weight_decay}]
+    if model.cfg.visual_prior:  # the prior's scale is not shrunk towards 0
+        groups.append({"params": [model.prior_w], "weight_decay": 0.0})
+    opt = torch.optim.AdamW(groups, lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps1, pct_start=0.1)
     model.train()
     run = []
     for step in range(steps1):
-        crops, shopv, y, _ = sampler.batch(rng, batch, S)
+        crops, shopv, y, _ = sampler.batch(rng, batch, S, hard)
         crops, shopv = level(crops, shopv)
         h = model.video(crops)  # computed once, shared by the 2S shop images
-        logit = model.leaf_logits(h, model.shop(shopv))  # (B,2S,T)
+        logit = model.leaf_logits(h, model.shop(shopv), model.prior(crops, shopv))  # (B,2S,T)
         # mean over the 2S images = the paper's 1/2S gradient scaling
         loss = F.binary_cross_entropy_with_logits(logit, y[:, :, None].expand_as(logit))
         opt.zero_grad()
@@ -129,12 +144,12 @@ def train_asymnet(data: SeedData, seed: int = 0, steps1: int = 1500, steps2: int
     opt = torch.optim.Adam(model.fusion.parameters(), lr=3e-3)
     run = []
     for step in range(steps2):
-        crops, shopv, y, _ = sampler.batch(rng, batch, S)
+        crops, shopv, y, _ = sampler.batch(rng, batch, S, hard)
         crops, shopv = level(crops, shopv)
         with torch.no_grad():
             h = model.video(crops)
             s = model.shop(shopv)
-            p = torch.sigmoid(model.leaf_logits(h, s))
+            p = torch.sigmoid(model.leaf_logits(h, s, model.prior(crops, shopv)))
         P, _ = fuse(model, p, h, s, "tree")
         loss = F.binary_cross_entropy(P.clamp(1e-6, 1 - 1e-6), y)
         opt.zero_grad()
@@ -149,7 +164,9 @@ def train_asymnet(data: SeedData, seed: int = 0, steps1: int = 1500, steps2: int
         p.requires_grad_(True)
     model.eval()
     hist.update(train_seconds=round(time.time() - t0, 1), seed=seed, steps1=steps1, steps2=steps2,
-                batch=batch, S=S, lr=lr, weight_decay=weight_decay, train_products=int(len(sampler.items)))
+                batch=batch, S=S, hard=hard, lr=lr, weight_decay=weight_decay,
+                prior_w=round(float(model.prior_w), 3), visual_prior=model.cfg.visual_prior,
+                train_products=int(len(sampler.items)))
     return model, hist
 
 

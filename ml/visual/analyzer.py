@@ -64,7 +64,8 @@ class VisualOptions:
 class VisualEvidence:
     """frame_times (F,); image_scores, tracklet_scores (F,P) float32 raw cosines; tracklets with
     categories; shots; boxes: flat list of {"t", "xyxy", "track_id", "source"} (whole-frame and
-    centre boxes left out: they carry no location) for the UI overlay; timings_s per part."""
+    centre boxes left out: they carry no location) for the UI overlay; timings_s per part;
+    the catalog's indexed view vectors and their owners, and the frame size, for ``ml.seed``."""
 
     frame_times: np.ndarray
     image_scores: np.ndarray
@@ -75,6 +76,10 @@ class VisualEvidence:
     product_ids: list[str] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
     options: dict = field(default_factory=dict)
+    # the indexed catalog views (V,d) and the product of each row (V,), for the seed models
+    catalog_vectors: np.ndarray | None = None
+    catalog_owner: np.ndarray | None = None
+    frame_wh: tuple[int, int] = (0, 0)  # size of the frames the boxes are in
 
 
 class VisualAnalyzer:
@@ -87,6 +92,8 @@ class VisualAnalyzer:
         t0 = time.perf_counter()
         vectors, owner = embed_catalog(catalog, self.embedder, tta=o.catalog_tta)
         self.index = CatalogIndex().fit(vectors, owner, len(catalog))
+        self._vectors, self._owner = np.asarray(vectors, np.float32), np.asarray(owner)
+        self._frame_wh = (0, 0)
         self.timings_s["catalog"] += time.perf_counter() - t0
         cat_imgs = [trim_background(read_rgb(p.images[0])) for p in catalog.products] \
             if o.use_catalog_search else None
@@ -104,6 +111,7 @@ class VisualAnalyzer:
     def update(self, frame: Frame) -> None:
         """Consume the next sampled frame (time order). Work is batched every ``batch_frames``."""
         t0 = time.perf_counter()
+        self._frame_wh = (int(frame.image.shape[1]), int(frame.image.shape[0]))
         new_shot = self.shot_detector.update(frame) and not self._first
         self._first = False
         t1 = time.perf_counter()
@@ -204,4 +212,5 @@ class VisualAnalyzer:
         trk = np.where(np.isfinite(trk), trk, img).astype(np.float32)
         self.timings_s["tracklets"] += time.perf_counter() - t0
         return VisualEvidence(times, img, trk, tracklets, self.shot_detector.finish(), self._boxes,
-                              self.catalog.ids, dict(self.timings_s), options_dict(self.options))
+                              self.catalog.ids, dict(self.timings_s), options_dict(self.options),
+                              self._vectors, self._owner, self._frame_wh)

@@ -127,3 +127,56 @@ def test_the_checkpoint_loads_and_scores(tmp_path):
     assert np.allclose(out5, out5[0])  # identical products score identically
     with pytest.raises(ValueError):
         sc.score(rng.random((4, C + 1)).astype(np.float32), prods)
+
+
+def _prior_model(**kw):
+    """visual prior on, no PCA (the prior is the raw cosine), similarity networks silenced."""
+    torch.manual_seed(0)
+    m = AsymNet(_cfg(reduce=0, visual_prior=True, **kw)).eval()
+    torch.nn.init.zeros_(m.ssn.fc2.weight)
+    return m
+
+
+def test_the_visual_prior_makes_an_untrained_network_rank_by_cosine():
+    m = _prior_model()
+    crops, shop, _ = _batch(L=1)
+    p = m(crops, shop, "avg")  # (B,K): sigmoid(b + beta * cos) averaged over the states
+    a = torch.nn.functional.normalize(crops[:, :, 0], dim=-1)
+    s = torch.nn.functional.normalize(shop[:, :, 0], dim=-1)
+    cos = torch.einsum("btc,bkc->bkt", a, s)
+    assert torch.equal(p.argsort(-1), torch.sigmoid(m.ssn.fc2.bias + m.prior_w * cos).mean(-1).argsort(-1))
+    # without the prior the same silenced network cannot tell the images apart
+    m0 = AsymNet(_cfg(reduce=0, visual_prior=False)).eval()
+    torch.nn.init.zeros_(m0.ssn.fc2.weight)
+    p0 = m0(crops, shop, "avg")
+    assert torch.allclose(p0, p0[:, :1].expand_as(p0))
+
+
+def test_score_many_reranks_a_shortlist_of_the_nearest_products():
+    m = _prior_model()
+    rng = np.random.default_rng(1)
+    prods = [rng.random((2, C)).astype(np.float32) for _ in range(5)]
+    near = prods[3].mean(0)
+    trajs = [np.stack([near + rng.normal(0, 0.01, C) for _ in range(6)]).astype(np.float32),
+             rng.random((40, C)).astype(np.float32)]  # 40 crops: several sliding windows
+    sc = AsymNetScorer(m, top_k=2).fit_catalog(prods)
+    out = sc.score_many(trajs)
+    assert out.shape == (2, 5)
+    assert (out[0] > 0).sum() == 2  # one window: only its shortlist is scored, the rest left at 0
+    assert 2 <= (out[1] > 0).sum() <= 5  # several windows: each its own shortlist, averaged
+    assert out[0].argmax() == 3
+    full = AsymNetScorer(m, top_k=0).fit_catalog(prods).score_many(trajs)
+    assert (full > 0).all() and full[0].argmax() == 3
+    assert np.allclose(out[0][out[0] > 0], full[0][out[0] > 0], atol=1e-6)  # same numbers where shortlisted
+    assert AsymNetScorer(m).fit_catalog(prods).score_many([]).shape == (0, 5)
+
+
+def test_product_pool_views_averages_the_probabilities_of_each_view():
+    m = _prior_model()
+    rng = np.random.default_rng(2)
+    prods = [rng.random((3, C)).astype(np.float32) for _ in range(3)]
+    traj = [rng.random((8, C)).astype(np.float32)]
+    per_view = AsymNetScorer(m, top_k=0, product_pool="views").fit_catalog(prods)
+    assert per_view.shop_.shape[0] == 9 and per_view.score_many(traj).shape == (1, 3)
+    with pytest.raises(ValueError):
+        AsymNetScorer(m, product_pool="best")
