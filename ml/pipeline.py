@@ -286,6 +286,10 @@ def localize(video: str, catalog, comments: str | None = None,
     if options.fusion != "none":  # fail before the expensive stages when no model is trained
         bundle = FusionBundle.load(options.fusion)
         model = bundle.for_modalities(options.modalities, options.visual_mode)
+    if options.seed_modes:
+        from .seed.tracklets import preload
+
+        preload(options.seed_modes)
 
     times, base, extras = compute_features(video, catalog, events, options, info.duration_s,
                                            info.has_audio, progress, clock)

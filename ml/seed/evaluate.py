@@ -147,9 +147,7 @@ def video2shop_table(data: SeedData, model: AsymNet | None, split: str = "test",
     for name, sc in pooling_scores(data, q_trajs, vix, owner, len(prods)).items():
         rows[name] = topk(sc, q_items, prods, cq, cp)
     if model is not None:
-        from .train import reduced
-
-        rdata = reduced(data, model)  # the frozen PCA once, not per pair
+        rdata = data  # raw cells: the model applies its frozen PCA, the visual prior needs them raw
         for lev in levels:
             tag = " [SPP levels 1+2]" if lev == 5 else " [level-1 input]"
             t0 = time.time()
@@ -160,9 +158,9 @@ def video2shop_table(data: SeedData, model: AsymNet | None, split: str = "test",
             "queries": int(len(q_items)), "split": split}
 
 
-def evaluate_asymnet_val(model: AsymNet, data: SeedData) -> dict:
+def evaluate_asymnet_val(model: AsymNet, data: SeedData, levels=(5, 1)) -> dict:
     """Monitoring numbers on the VAL products (top-1/5 within category)."""
-    t = video2shop_table(data, model, "val", per_product=2, log=lambda *_: None)
+    t = video2shop_table(data, model, "val", per_product=2, log=lambda *_: None, levels=levels)
     return {name: r["overall"] for name, r in t["rows"].items()}
 
 

@@ -50,6 +50,13 @@ def _scorer(kind: str, path: str):
     return LxmertScorer.load(path or None)
 
 
+def preload(modes, options: SeedOptions | None = None) -> None:
+    """Load the checkpoints of ``modes`` now: a missing one fails before the expensive stages."""
+    o = options or SeedOptions()
+    for mode in modes:
+        _scorer(mode, o.asymnet_checkpoint if mode == "asymnet" else o.lxmert_checkpoint)
+
+
 def box_windows(tracklets, frame_times: np.ndarray, window_s: float):
     """-> rows (N,) frame index of each tracked box, and per box (tracklet, lo, hi): the slice of
     the tracklet's crops within +-window_s of the box."""

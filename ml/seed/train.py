@@ -81,19 +81,14 @@ class PairSampler:
         return crops, shopv, torch.tensor(y), items
 
 
-def reduced(data: SeedData, model: AsymNet) -> SeedData:
-    """A copy of ``data`` with every pyramid cell passed through the model's frozen PCA."""
-    from dataclasses import replace
-
-    mu, P = model.image.mu.numpy(), model.image.pca.numpy()
-    red = lambda x: np.concatenate([(x[i:i + 2048] - mu) @ P for i in range(0, len(x), 2048)]).astype(np.float32)
-    return replace(data, crops=red(data.crops), shop=red(data.shop))
-
-
 def train_asymnet(data: SeedData, seed: int = 0, steps1: int = 1500, steps2: int = 200, batch: int = 16,
                   S: int = 2, lr: float = 1e-3, weight_decay: float = 1e-4, p_drop_level2: float = 0.5,
-                  hard: float = 0.5,
+                  hard: float = 0.5, eval_every: int = 250,
                   cfg: AsymNetConfig | None = None, log=print) -> tuple[AsymNet, dict]:
+    """The paper's two steps. With ``eval_every`` > 0, step 1 keeps the weights that score best on
+    the VALIDATION products (top-1 + 0.1 x top-5 within category, level-1 input as the pipeline
+    gives): early stopping, which with the visual prior's zero-initialised residual includes
+    step 0, the prior alone, so the learned part is kept only where it generalises."""
     seed_everything(seed)
     rng = np.random.default_rng(seed)
     model = AsymNet(cfg or AsymNetConfig())
@@ -103,7 +98,6 @@ def train_asymnet(data: SeedData, seed: int = 0, steps1: int = 1500, steps2: int
         cells = np.concatenate([data.crops[tr][::4].reshape(-1, data.crops.shape[-1]),
                                 data.shop[np.isin(data.shop_item, sampler.items)].reshape(-1, data.crops.shape[-1])])
         model.image.fit_reduction(cells[rng.permutation(len(cells))[:20000]])
-        data = reduced(data, model)  # train on PCA-reduced cells: the frozen part runs once
     hist = {"step1_loss": [], "step2_loss": []}
     t0 = time.time()
 
@@ -119,6 +113,24 @@ def train_asymnet(data: SeedData, seed: int = 0, steps1: int = 1500, steps2: int
         groups.append({"params": [model.prior_w], "weight_decay": 0.0})
     opt = torch.optim.AdamW(groups, lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps1, pct_start=0.1)
+    best = {"score": -1.0, "step": 0, "state": None}
+
+    def checkpoint_on_val(step: int) -> None:
+        if eval_every <= 0:
+            return
+        from .evaluate import evaluate_asymnet_val
+
+        model.eval()
+        r = evaluate_asymnet_val(model, data, levels=(1,))["AsymNet (fusion nodes) [level-1 input]"]
+        score = r[1] + 0.1 * r[5]
+        hist["val_curve"].append({"step": step, "top1": round(r[1], 4), "top5": round(r[5], 4)})
+        log(f"[asymnet] step1 {step}: val top-1 {r[1]:.3f} top-5 {r[5]:.3f}")
+        if score > best["score"]:
+            best.update(score=score, step=step, state={k: v.clone() for k, v in model.state_dict().items()})
+        model.train()
+
+    hist["val_curve"] = []
+    checkpoint_on_val(0)
     model.train()
     run = []
     for step in range(steps1):
@@ -137,6 +149,12 @@ def train_asymnet(data: SeedData, seed: int = 0, steps1: int = 1500, steps2: int
             hist["step1_loss"].append(float(np.mean(run)))
             log(f"[asymnet] step1 {step + 1}/{steps1} loss {np.mean(run):.4f} {time.time() - t0:.0f}s")
             run = []
+        if eval_every > 0 and ((step + 1) % eval_every == 0 or step + 1 == steps1):
+            checkpoint_on_val(step + 1)
+    if best["state"] is not None:
+        model.load_state_dict(best["state"])
+        hist["step1_selected"] = best["step"]
+        log(f"[asymnet] step 1 keeps the weights of step {best['step']} (best on validation products)")
     # Step 2: fusion nodes only, maximising the mixture likelihood (EM's gradient), experts frozen.
     for n, p in model.named_parameters():
         p.requires_grad_(n.startswith("fusion."))
@@ -164,7 +182,7 @@ def train_asymnet(data: SeedData, seed: int = 0, steps1: int = 1500, steps2: int
         p.requires_grad_(True)
     model.eval()
     hist.update(train_seconds=round(time.time() - t0, 1), seed=seed, steps1=steps1, steps2=steps2,
-                batch=batch, S=S, hard=hard, lr=lr, weight_decay=weight_decay,
+                batch=batch, S=S, hard=hard, lr=lr, weight_decay=weight_decay, eval_every=eval_every,
                 prior_w=round(float(model.prior_w), 3), visual_prior=model.cfg.visual_prior,
                 train_products=int(len(sampler.items)))
     return model, hist
@@ -177,6 +195,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--steps", type=int, default=0, help="override the number of (step-1) training steps")
     ap.add_argument("--threads", type=int, default=1, help="1 is fastest on a busy 2-core box")
+    ap.add_argument("--config", default="", help='AsymNetConfig overrides as JSON, e.g. \'{"prior_init": 20}\'')
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     t0 = time.time()
@@ -187,7 +206,8 @@ def main(argv=None):
         from .evaluate import evaluate_asymnet_val
 
         out = args.out or DEFAULT_CHECKPOINT
-        model, hist = train_asymnet(data, seed=args.seed, **({"steps1": args.steps} if args.steps else {}))
+        cfg = AsymNetConfig(**json.loads(args.config)) if args.config else None
+        model, hist = train_asymnet(data, seed=args.seed, cfg=cfg, **({"steps1": args.steps} if args.steps else {}))
         hist["val"] = evaluate_asymnet_val(model, data)
         hist["cache_seconds"] = round(cache_s, 1)
         hist["features"] = os.path.basename(path)

@@ -100,3 +100,23 @@ def test_unknown_modality_is_a_usage_error(tmp_path):
     proc = run_cli("localize", "--video", CLIP, "--catalog", CATALOG, "--out", str(tmp_path / "r.json"),
                    "--modalities", "smell")
     assert proc.returncode == 2 and "modalities must be a non-empty subset" in proc.stderr
+
+
+def test_an_unknown_extra_visual_feature_is_a_usage_error(tmp_path):
+    proc = run_cli("localize", "--video", CLIP, "--catalog", CATALOG, "--out", str(tmp_path / "r.json"),
+                   "--extra-visual", "asymnet,resnet")
+    assert proc.returncode == 2 and "visual_mode must be one of" in proc.stderr and "'resnet'" in proc.stderr
+
+
+def test_a_seed_visual_mode_without_a_trained_fusion_subset_says_how_to_train_it(tmp_path):
+    import json
+
+    with open(os.path.join(ROOT, "ml", "models", "fusion_v1.json")) as f:
+        bundle = json.load(f)
+    bundle["models"] = {k: v for k, v in bundle["models"].items() if "@asymnet" not in k}
+    path = tmp_path / "fusion_no_asymnet.json"
+    path.write_text(json.dumps(bundle))
+    proc = run_cli("localize", "--video", CLIP, "--catalog", CATALOG, "--out", str(tmp_path / "r.json"),
+                   "--modalities", "visual", "--visual-mode", "asymnet", "--fusion", str(path), "--quiet")
+    assert proc.returncode == 2 and "no fusion model trained for modalities 'visual@asymnet'" in proc.stderr
+    assert "make train" in proc.stderr and not (tmp_path / "r.json").exists()

@@ -77,6 +77,18 @@ def test_screen_text_is_read_when_asked_for():
     assert any("LY" in text for _, text in r.extras["screen_text"])  # the "OATLY" cartons on the shelf
 
 
+@pytest.mark.parametrize("mode", ["asymnet", "lxmert"])
+def test_the_seed_models_localize_the_clip_through_an_option(mode):
+    """Video2Shop's AsymNet or the LXMERT-style model scores the tracklets in place of the cosine
+    (shipped checkpoints in ml/models/, fused by the shipped fusion model's @<mode> subset)."""
+    r = localize(CLIP, CATALOG, comments=os.path.join(CLIP_DIR, "comments.csv"),
+                 options=PipelineOptions(visual_mode=mode))
+    assert "seed_models" in r.timings_s
+    for truth in _truth():
+        best = max((iv.iou(truth) for iv in r.intervals if iv.product_id == truth.product_id), default=0.0)
+        assert best >= 0.5, (mode, truth, r.intervals)
+
+
 def test_a_progress_callback_can_cancel_the_run():
     seen = []
 

@@ -132,7 +132,7 @@ def test_the_checkpoint_loads_and_scores(tmp_path):
 def _prior_model(**kw):
     """visual prior on, no PCA (the prior is the raw cosine), similarity networks silenced."""
     torch.manual_seed(0)
-    m = AsymNet(_cfg(reduce=0, visual_prior=True, **kw)).eval()
+    m = AsymNet(_cfg(reduce=0, visual_prior=True, prior_init=4.0, **kw)).eval()
     torch.nn.init.zeros_(m.ssn.fc2.weight)
     return m
 

@@ -44,7 +44,7 @@ def _evidence(n_frames=10, n_products=3, seed=0):
 def _asymnet():
     torch.manual_seed(0)
     m = AsymNet(AsymNetConfig(feat_dim=C, reduce=0, dim=16, traj_len=8, ssn_hidden=16, tree=(8, 4, 2),
-                              dropout=0.0, visual_prior=True)).eval()
+                              dropout=0.0, visual_prior=True, prior_init=4.0)).eval()
     torch.nn.init.zeros_(m.ssn.fc2.weight)  # rank by the visual prior alone
     return AsymNetScorer(m)
 
