@@ -70,8 +70,8 @@ bench-quick: install
 # Fusion v1: features of training- and validation-split episodes, then the fit (the test split
 # is never used). The seed models (AsymNet, LXMERT-style fusion) train from real photos.
 train: install
-	$(PYTHON) bench/run.py --split train --episodes 12 --min-s 60 --max-s 120 --features-only --extra-args "--fusion none --extra-visual asymnet,lxmert"
-	$(PYTHON) bench/run.py --split val --episodes 5 --min-s 60 --max-s 120 --features-only --extra-args "--fusion none --extra-visual asymnet,lxmert"
+	$(PYTHON) bench/run.py --split train --episodes 12 --min-s 60 --max-s 120 --features-only --extra-args "--fusion none --modalities visual,speech,screen_text,comments --extra-visual asymnet,lxmert"
+	$(PYTHON) bench/run.py --split val --episodes 5 --min-s 60 --max-s 120 --features-only --extra-args "--fusion none --modalities visual,speech,screen_text,comments --extra-visual asymnet,lxmert"
 	$(PYTHON) -m ml train $(TRAIN_ARGS)
 
 train-seed: install

@@ -19,7 +19,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from .fusion import (MODELS_DIR, VISUAL_FEATURES, FusionBundle, FusionModel, expand_features, select_features,
+from .fusion import (BASE_FEATURES, MODELS_DIR, VISUAL_FEATURES, FusionBundle, FusionModel, expand_features, select_features,
                      subset_key)
 from .localize import Localizer
 from .types import Interval, ScoreCurves
@@ -91,6 +91,20 @@ def mean_map(preds: list[list[Interval]], truths: list[list[Interval]]) -> float
     return float(np.mean(values)) if values else 0.0
 
 
+def missing_modalities(runs: list[dict], modalities, visual_mode: str) -> list[str]:
+    """The modalities of a subset that some run has no base feature for: fitting without them
+    would silently give the subset another subset's model."""
+    lacking = []
+    for m in modalities:
+        if m == "visual":
+            need = {VISUAL_FEATURES[visual_mode]}
+        else:
+            need = {name for name, mod in BASE_FEATURES.items() if mod == m}
+        if any(not need & set(r["base"]) for r in runs):
+            lacking.append(m if m != "visual" else f"visual ({VISUAL_FEATURES[visual_mode]})")
+    return lacking
+
+
 def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print) -> FusionBundle:
     t0 = time.perf_counter()
     train_runs, val_runs = load_runs(train_dir), load_runs(val_dir)
@@ -101,11 +115,10 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print) -> 
     models, localizers, val_map = {}, {}, {}
     for modalities, mode in SUBSETS:
         key = subset_key(modalities, mode)
-        missing = [r["name"] for r in train_runs + val_runs
-                   if "visual" in modalities and VISUAL_FEATURES[mode] not in r["base"]]
-        if missing:  # e.g. runs made without --extra-visual: say so, fit the rest
-            log(f"{key:45s} skipped: {len(missing)} run(s) lack {VISUAL_FEATURES[mode]!r} "
-                f"(localize --extra-visual {mode})")
+        lacking = missing_modalities(train_runs + val_runs, modalities, mode)
+        if lacking:  # e.g. runs made without screen text or --extra-visual: say so, fit the rest
+            log(f"{key:45s} skipped: the runs lack {', '.join(lacking)} features "
+                f"(localize --modalities visual,speech,screen_text,comments --extra-visual asymnet,lxmert)")
             continue
         Xs, ys = [], []
         for run in train_runs:
@@ -125,7 +138,10 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print) -> 
         val_map[key] = round(localizer.best_score_, 4)
         log(f"{key:45s} val mAP(0.3:0.7)={localizer.best_score_:.3f} "
             f"weights={ {n: round(float(w), 2) for n, w in zip(model.names, model.coef_)} }")
-    localizers["default"] = localizers[subset_key(SUBSETS[0][0], SUBSETS[0][1])]
+    if not models:
+        raise ValueError("no modality subset could be fitted: the runs lack their features")
+    default_key = subset_key(("visual", "speech", "comments"), "tracklet")  # the pipeline's default
+    localizers["default"] = localizers.get(default_key, next(iter(localizers.values())))
     bundle = FusionBundle(models, localizers, {
         "train_episodes": len(train_runs), "val_episodes": len(val_runs),
         "train_dir": os.path.relpath(train_dir), "val_dir": os.path.relpath(val_dir),

@@ -134,6 +134,8 @@ SHOPFOCUS_PIPELINE_DEFAULTS = {k: v for k, v in {
     "asr_checkpoint": os.environ.get("SHOPFOCUS_ASR_CHECKPOINT"),
     "device": os.environ.get("SHOPFOCUS_DEVICE"),
     "fps": float(os.environ["SHOPFOCUS_FPS"]) if os.environ.get("SHOPFOCUS_FPS") else None,
+    # tracklet (default), image, asymnet or lxmert: the visual feature (ml.fusion.VISUAL_FEATURES)
+    "visual_mode": os.environ.get("SHOPFOCUS_VISUAL_MODE"),
 }.items() if v}
 SHOPFOCUS_HEARTBEAT_S = float(os.environ.get("SHOPFOCUS_HEARTBEAT_S", 10))
 SHOPFOCUS_HEARTBEAT_TIMEOUT_S = float(os.environ.get("SHOPFOCUS_HEARTBEAT_TIMEOUT_S", 120))

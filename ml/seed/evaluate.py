@@ -158,10 +158,18 @@ def video2shop_table(data: SeedData, model: AsymNet | None, split: str = "test",
             "queries": int(len(q_items)), "split": split}
 
 
-def evaluate_asymnet_val(model: AsymNet, data: SeedData, levels=(5, 1)) -> dict:
-    """Monitoring numbers on the VAL products (top-1/5 within category)."""
+def evaluate_asymnet_val(model: AsymNet, data: SeedData, levels=(5, 1), categories=None) -> dict:
+    """Monitoring numbers on the VAL products (top-k within category): overall, or over the
+    queries of ``categories`` only (weighted by their number of queries)."""
     t = video2shop_table(data, model, "val", per_product=2, log=lambda *_: None, levels=levels)
-    return {name: r["overall"] for name, r in t["rows"].items()}
+    if not categories:
+        return {name: r["overall"] for name, r in t["rows"].items()}
+    out = {}
+    for name, r in t["rows"].items():
+        n = {c: r["n"].get(c, 0) for c in categories}
+        total = max(sum(n.values()), 1)
+        out[name] = {k: sum(r[c][k] * n[c] for c in categories if n[c]) / total for k in KS}
+    return out
 
 
 def format_video2shop(t: dict) -> str:

@@ -2,6 +2,8 @@
 
     python -m ml.seed.train --model asymnet --out ml/models/seed_asymnet.pt
     python -m ml.seed.train --model lxmert  --out ml/models/seed_lxmert.pt
+    python -m ml.seed.train --model asymnet --init ml/models/seed_asymnet.pt --categories shoes \
+        --steps 300 --lr 3e-4 --out bench/runs/seed_asymnet_shoes.pt     # per-category fine-tuning
 
 Seeded (numpy + torch), one torch thread (on a busy 2-core box more threads are many times
 slower); features come from the cache built by ``ml.seed.data.build_cache`` (computed on the
@@ -36,12 +38,16 @@ class PairSampler:
     product) and S negatives (other products): with probability ``hard`` one of the product's
     ``n_hard`` nearest look-alikes, else alternately one of its category and any product."""
 
-    def __init__(self, data: SeedData, split: str, traj_len: int = 32, n_hard: int = 10):
+    def __init__(self, data: SeedData, split: str, traj_len: int = 32, n_hard: int = 10,
+                 categories: tuple[str, ...] | None = None):
         self.data = data
         self.items = data.products(split)
         self.photos = data.photo_index()
         self.views = data.shop_views()
-        self.items = np.asarray([i for i in self.items if i in self.photos and i in self.views])
+        self.items = np.asarray([i for i in self.items if i in self.photos and i in self.views
+                                 and (not categories or data.items[i]["category"] in categories)])
+        if len(self.items) < 2:
+            raise ValueError(f"fewer than 2 {split} products with photos in categories {categories}")
         self.cat = np.asarray([data.items[i]["category"] for i in self.items])
         self.by_cat = {c: self.items[self.cat == c] for c in set(self.cat)}
         self.traj_len = traj_len
@@ -84,16 +90,23 @@ class PairSampler:
 def train_asymnet(data: SeedData, seed: int = 0, steps1: int = 1500, steps2: int = 200, batch: int = 16,
                   S: int = 2, lr: float = 1e-3, weight_decay: float = 1e-4, p_drop_level2: float = 0.5,
                   hard: float = 0.5, eval_every: int = 250,
-                  cfg: AsymNetConfig | None = None, log=print) -> tuple[AsymNet, dict]:
+                  cfg: AsymNetConfig | None = None, init: AsymNet | None = None,
+                  categories: tuple[str, ...] | None = None, log=print) -> tuple[AsymNet, dict]:
     """The paper's two steps. With ``eval_every`` > 0, step 1 keeps the weights that score best on
     the VALIDATION products (top-1 + 0.1 x top-5 within category, level-1 input as the pipeline
     gives): early stopping, which with the visual prior's zero-initialised residual includes
-    step 0, the prior alone, so the learned part is kept only where it generalises."""
+    step 0, the prior alone, so the learned part is kept only where it generalises.
+
+    Per-category fine-tuning (the paper's last stage): ``init`` a trained model and
+    ``categories`` to draw trajectories and negatives from those categories' training products
+    only; selection then reads those categories' validation rows."""
+    import copy
+
     seed_everything(seed)
     rng = np.random.default_rng(seed)
-    model = AsymNet(cfg or AsymNetConfig())
-    sampler = PairSampler(data, "train", model.cfg.traj_len)
-    if model.cfg.reduce:
+    model = copy.deepcopy(init) if init is not None else AsymNet(cfg or AsymNetConfig())
+    sampler = PairSampler(data, "train", model.cfg.traj_len, categories=categories)
+    if model.cfg.reduce and init is None:
         tr = np.isin(data.crop_item, sampler.items)
         cells = np.concatenate([data.crops[tr][::4].reshape(-1, data.crops.shape[-1]),
                                 data.shop[np.isin(data.shop_item, sampler.items)].reshape(-1, data.crops.shape[-1])])
@@ -121,7 +134,7 @@ def train_asymnet(data: SeedData, seed: int = 0, steps1: int = 1500, steps2: int
         from .evaluate import evaluate_asymnet_val
 
         model.eval()
-        r = evaluate_asymnet_val(model, data, levels=(1,))["AsymNet (fusion nodes) [level-1 input]"]
+        r = evaluate_asymnet_val(model, data, levels=(1,), categories=categories)["AsymNet (fusion nodes) [level-1 input]"]
         score = r[1] + 0.1 * r[5]
         hist["val_curve"].append({"step": step, "top1": round(r[1], 4), "top5": round(r[5], 4)})
         log(f"[asymnet] step1 {step}: val top-1 {r[1]:.3f} top-5 {r[5]:.3f}")
@@ -183,7 +196,8 @@ def train_asymnet(data: SeedData, seed: int = 0, steps1: int = 1500, steps2: int
     model.eval()
     hist.update(train_seconds=round(time.time() - t0, 1), seed=seed, steps1=steps1, steps2=steps2,
                 batch=batch, S=S, hard=hard, lr=lr, weight_decay=weight_decay, eval_every=eval_every,
-                prior_w=round(float(model.prior_w), 3), visual_prior=model.cfg.visual_prior,
+                categories=list(categories or []), fine_tuned=init is not None,
+                prior_w=round(float(model.prior_w.detach()), 3), visual_prior=model.cfg.visual_prior,
                 train_products=int(len(sampler.items)))
     return model, hist
 
@@ -196,6 +210,9 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=0, help="override the number of (step-1) training steps")
     ap.add_argument("--threads", type=int, default=1, help="1 is fastest on a busy 2-core box")
     ap.add_argument("--config", default="", help='AsymNetConfig overrides as JSON, e.g. \'{"prior_init": 20}\'')
+    ap.add_argument("--init", default="", help="AsymNet: start from this checkpoint (fine-tuning)")
+    ap.add_argument("--categories", default="", help="AsymNet: comma list; train (fine-tune) on these categories only")
+    ap.add_argument("--lr", type=float, default=0.0, help="override the (step-1) learning rate")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     t0 = time.time()
@@ -206,9 +223,14 @@ def main(argv=None):
         from .evaluate import evaluate_asymnet_val
 
         out = args.out or DEFAULT_CHECKPOINT
+        from .asymnet import AsymNetScorer
+
         cfg = AsymNetConfig(**json.loads(args.config)) if args.config else None
-        model, hist = train_asymnet(data, seed=args.seed, cfg=cfg, **({"steps1": args.steps} if args.steps else {}))
-        hist["val"] = evaluate_asymnet_val(model, data)
+        init = AsymNetScorer.load(args.init).model if args.init else None
+        cats = tuple(c.strip() for c in args.categories.split(",") if c.strip()) or None
+        kw = {**({"steps1": args.steps} if args.steps else {}), **({"lr": args.lr} if args.lr else {})}
+        model, hist = train_asymnet(data, seed=args.seed, cfg=cfg, init=init, categories=cats, **kw)
+        hist["val"] = evaluate_asymnet_val(model, data, categories=cats)
         hist["cache_seconds"] = round(cache_s, 1)
         hist["features"] = os.path.basename(path)
         save_checkpoint(model, out, hist)

@@ -59,4 +59,18 @@ def test_the_shipped_bundle_has_every_benchmark_subset():
                    ("visual", "speech", "comments"), ("visual", "speech", "screen_text", "comments")]:
         assert bundle.for_modalities(subset).coef_.shape == (len(bundle.for_modalities(subset).names),)
     assert bundle.for_modalities(("visual",), "image").names == ["visual", "visual_c", "visual_m"]
+    for mode in ("asymnet", "lxmert"):  # the seed models, through --visual-mode
+        assert bundle.for_modalities(("visual",), mode).names == ["visual", "visual_c", "visual_m"]
+        assert "speech_lex_m" in bundle.for_modalities(("visual", "speech", "comments"), mode).names
+        assert f"comments,speech,visual@{mode}" in bundle.meta["val_map_0.3_0.7"]
     assert bundle.meta["train_episodes"] > 0
+
+
+def test_training_skips_a_subset_whose_features_the_runs_lack():
+    from ml.train import missing_modalities
+
+    runs = [{"base": {"visual": 0, "speech_sem": 0, "speech_lex": 0, "comments_sem": 0}},
+            {"base": {"visual": 0, "visual_asymnet": 0, "speech_lex": 0, "comments_lex": 0}}]
+    assert missing_modalities(runs, ("visual", "speech", "comments"), "tracklet") == []
+    assert missing_modalities(runs, ("visual", "speech"), "asymnet") == ["visual (visual_asymnet)"]
+    assert missing_modalities(runs, ("screen_text",), "tracklet") == ["screen_text"]
