@@ -39,7 +39,8 @@ SUBSETS = [
     (("visual",), "asymnet"),
     (("visual", "speech", "comments"), "asymnet"),
     (("visual",), "lxmert"),
-    (("visual", "speech", "comments"), "lxmert"),
+    (("visual", "speech", "comments"), "lxmert"),  # the default pipeline (best on validation)
+    (("visual", "speech", "screen_text", "comments"), "lxmert"),  # the default + opt-in screen text
 ]
 
 
@@ -140,7 +141,7 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print) -> 
             f"weights={ {n: round(float(w), 2) for n, w in zip(model.names, model.coef_)} }")
     if not models:
         raise ValueError("no modality subset could be fitted: the runs lack their features")
-    default_key = subset_key(("visual", "speech", "comments"), "tracklet")  # the pipeline's default
+    default_key = subset_key(("visual", "speech", "comments"), "lxmert")  # the pipeline's default
     localizers["default"] = localizers.get(default_key, next(iter(localizers.values())))
     bundle = FusionBundle(models, localizers, {
         "train_episodes": len(train_runs), "val_episodes": len(val_runs),
