@@ -53,7 +53,7 @@ RESULTS = os.path.join(BENCH_DIR, "results")
 # (row name, label, localize arguments)
 DEFAULT_ROW = ("default", "default pipeline", [])
 # What the default row runs, spelled out: an ablation row with exactly these arguments reuses it.
-DEFAULT_EQUIVALENT = {"--modalities": "visual,speech,comments", "--visual-mode": "lxmert"}
+DEFAULT_EQUIVALENT = {"--modalities": "visual,speech,comments", "--visual-mode": "tracklet"}
 ABLATION_ROWS = [
     ("vis_img", "Vis.Img (visual, image features)", ["--modalities", "visual", "--visual-mode", "image"]),
     ("vis_trk", "Vis.Trk (visual, tracklet features)", ["--modalities", "visual", "--visual-mode", "tracklet"]),
@@ -113,9 +113,24 @@ def ensure_episodes(specs: list[EpisodeSpec], jobs: int, data_root: str | None) 
 
 
 # --------------------------------------------------------------------------- running
+def _code_version() -> str:
+    """Hash of what a localize run depends on (ml/ sources and models): --reuse keys on it."""
+    import hashlib
+
+    h = hashlib.sha1()
+    for root, _, files in sorted(os.walk(os.path.join(REPO, "ml"))):
+        for f in sorted(files):
+            if f.endswith((".py", ".json", ".pt")):
+                with open(os.path.join(root, f), "rb") as fh:
+                    h.update(f.encode() + fh.read())
+    return h.hexdigest()[:12]
+
+
 def run_localize(ep: dict, out_dir: str, args: list[str], extra: list[str], features: bool = False,
-                 timeout_s: float = 3600) -> dict:
-    """One ``python -m ml localize`` subprocess; wall time and peak RSS via os.wait4."""
+                 timeout_s: float = 3600, reuse: bool = False) -> dict:
+    """One ``python -m ml localize`` subprocess; wall time and peak RSS via os.wait4. With
+    ``reuse``, a finished run of the same command on the same code (``_code_version``) is read
+    back instead of run again (its recorded wall time and RSS are kept)."""
     os.makedirs(out_dir, exist_ok=True)
     out = {"result": os.path.join(out_dir, "result.json"), "curves": os.path.join(out_dir, "curves.npz"),
            "log": os.path.join(out_dir, "log.txt")}
@@ -125,6 +140,14 @@ def run_localize(ep: dict, out_dir: str, args: list[str], extra: list[str], feat
         out["features"] = os.path.join(out_dir, "features.npz")
         cmd += ["--features", out["features"]]
     cmd += args + extra
+    stamp = os.path.join(out_dir, "run.json")
+    key = {"cmd": cmd, "code": _code_version()}
+    if reuse and os.path.isfile(stamp) and os.path.isfile(out["result"]):
+        with open(stamp) as f:
+            done = json.load(f)
+        if done.get("key") == key and done.get("rc") == 0:
+            out.update({k: done[k] for k in ("rc", "wall_s", "peak_rss_mb")}, reused=True)
+            return out
     for p in (out["result"], out["curves"]):
         if os.path.exists(p):
             os.remove(p)
@@ -145,6 +168,8 @@ def run_localize(ep: dict, out_dir: str, args: list[str], extra: list[str], feat
             time.sleep(0.2)
     proc.returncode = os.waitstatus_to_exitcode(status)
     out.update(rc=proc.returncode, wall_s=round(time.time() - t, 2), peak_rss_mb=round(ru.ru_maxrss / 1024, 1))
+    with open(stamp, "w") as f:
+        json.dump({"key": key, **{k: out[k] for k in ("rc", "wall_s", "peak_rss_mb")}}, f)
     if proc.returncode != 0:
         with open(out["log"], errors="replace") as f:
             out["error"] = f.read()[-800:]
@@ -311,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--extra-args", default="", help="appended to every localize command")
     p.add_argument("--ablation-episodes", type=int, default=6)
     p.add_argument("--no-ablation", action="store_true")
+    p.add_argument("--reuse", action="store_true",
+                   help="read back runs already made by the same command on the same ml/ code instead of running them")
     p.add_argument("--no-seed-tables", action="store_true",
                    help="skip the two papers' tables of the seed models (ml.seed.evaluate)")
     p.add_argument("--budget-min", type=float, default=60.0,
@@ -360,10 +387,10 @@ def main(argv: list[str] | None = None) -> int:
             if deadline is not None and time.time() > deadline:
                 print(f"  [{rname}] time budget spent: {len(per)} of {len(subset)} episodes run", file=sys.stderr)
                 break
-            run = run_localize(ep, os.path.join(run_root, rname, ep["name"]), args, extra)
+            run = run_localize(ep, os.path.join(run_root, rname, ep["name"]), args, extra, reuse=a.reuse)
             ev = evaluate_run(ep, run)
             per.append((ep, run, ev))
-            status = "ok" if ev else f"FAILED rc {run['rc']}"
+            status = ("ok" if ev else f"FAILED rc {run['rc']}") + (" (reused)" if run.get("reused") else "")
             print(f"  [{rname}] {ep['name']}: {status}, {run['wall_s']:.0f} s, {run['peak_rss_mb']:.0f} MB",
                   file=sys.stderr)
             episodes_out.setdefault(ep["name"], {"spec": ep["spec"]})[rname] = {

