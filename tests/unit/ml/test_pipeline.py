@@ -44,7 +44,12 @@ def test_intervals_carry_scores_and_per_modality_evidence(result):
         assert 0.0 <= iv.score <= 1.0
         assert set(iv.to_dict()["evidence"]) == set(MODALITIES)
     banana = max((iv for iv in result.intervals if iv.product_id == "gs_06"), key=lambda i: i.score)
-    assert banana.evidence["speech"] > 0.5  # "ecological banana" is said while it is shown
+    # "ecological banana" is said while it is shown: speech points at it, not at the others
+    c = result.curves
+    during = (c.times >= banana.start_s) & (c.times < banana.end_s)
+    speech = c.modalities["speech"][during].mean(axis=0)
+    j = c.product_ids.index("gs_06")
+    assert speech.argmax() == j and banana.evidence["speech"] > 3 * np.delete(speech, j).max(), speech
 
 
 def test_result_json_follows_the_contract(result, tmp_path):
