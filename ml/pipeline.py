@@ -66,6 +66,8 @@ class PipelineOptions:
         for mode in (self.visual_mode, *self.extra_visual):
             if mode not in VISUAL_FEATURES:
                 raise ValueError(f"visual_mode must be one of {', '.join(VISUAL_FEATURES)}, got {mode!r}")
+        if self.fps <= 0 or self.step_s <= 0:
+            raise ValueError("fps and step_s must be positive")
 
     @property
     def seed_modes(self) -> tuple[str, ...]:
@@ -73,8 +75,6 @@ class PipelineOptions:
         if "visual" not in self.modalities:
             return ()
         return tuple(m for m in ("asymnet", "lxmert") if m in (self.visual_mode, *self.extra_visual))
-        if self.fps <= 0 or self.step_s <= 0:
-            raise ValueError("fps and step_s must be positive")
 
 
 class _Clock:

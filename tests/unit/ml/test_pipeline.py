@@ -82,6 +82,24 @@ def test_screen_text_is_read_when_asked_for():
     assert any("LY" in text for _, text in r.extras["screen_text"])  # the "OATLY" cartons on the shelf
 
 
+@pytest.mark.parametrize("kw, message", [
+    ({"fps": 0}, "fps and step_s must be positive"),
+    ({"step_s": -1}, "fps and step_s must be positive"),
+    ({"visual_mode": "resnet"}, "visual_mode must be one of"),
+    ({"extra_visual": ("asymnet", "clip")}, "got 'clip'"),
+    ({"modalities": ()}, "non-empty subset"),
+])
+def test_options_refuse_values_that_cannot_run(kw, message):
+    with pytest.raises(ValueError, match=message):
+        PipelineOptions(**kw)
+
+
+def test_seed_models_run_only_when_the_visual_stage_does():
+    assert PipelineOptions().seed_modes == ()
+    assert PipelineOptions(visual_mode="lxmert", extra_visual=("asymnet",)).seed_modes == ("asymnet", "lxmert")
+    assert PipelineOptions(modalities=("speech",), visual_mode="asymnet").seed_modes == ()
+
+
 @pytest.mark.parametrize("mode", ["asymnet", "lxmert"])
 def test_the_seed_models_localize_the_clip_through_an_option(mode):
     """Video2Shop's AsymNet or the LXMERT-style model scores the tracklets in place of the cosine
