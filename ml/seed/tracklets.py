@@ -87,11 +87,17 @@ def _product_views(evidence, n_products: int) -> list[np.ndarray]:
     return [evidence.catalog_vectors[evidence.catalog_owner == p] for p in range(n_products)]
 
 
+def _queries(evidence, o: SeedOptions):
+    """-> (F, P, rows, spans) of the tracked boxes (``box_windows``)."""
+    F, P = evidence.image_scores.shape
+    rows, spans = box_windows(evidence.tracklets, evidence.frame_times, o.window_s)
+    return F, P, rows, spans
+
+
 def asymnet_frame_scores(evidence, options: SeedOptions | None = None, scorer=None) -> np.ndarray:
     """(F,P) AsymNet P(same product) of the best tracked box at each frame."""
     o = options or SeedOptions()
-    F, P = evidence.image_scores.shape
-    rows, spans = box_windows(evidence.tracklets, evidence.frame_times, o.window_s)
+    F, P, rows, spans = _queries(evidence, o)
     if not len(rows) or not P:
         return np.zeros((F, P), dtype=np.float32)
     sc = scorer or _scorer("asymnet", o.asymnet_checkpoint)
@@ -118,9 +124,10 @@ def window_texts(text_sources: dict[str, TextEvents], t: float, options: SeedOpt
 def lxmert_frame_scores(evidence, text_sources: dict[str, TextEvents] | None = None,
                         options: SeedOptions | None = None, scorer=None, titles: list[str] | None = None) -> np.ndarray:
     """(F,P) LXMERT-style matching score of the best tracked box (with its window's text)."""
+    if titles is None:
+        raise ValueError("LXMERT scoring needs the catalog titles")
     o = options or SeedOptions()
-    F, P = evidence.image_scores.shape
-    rows, spans = box_windows(evidence.tracklets, evidence.frame_times, o.window_s)
+    F, P, rows, spans = _queries(evidence, o)
     if not len(rows) or not P:
         return np.zeros((F, P), dtype=np.float32)
     sc = scorer or _scorer("lxmert", o.lxmert_checkpoint)
@@ -133,8 +140,6 @@ def lxmert_frame_scores(evidence, text_sources: dict[str, TextEvents] | None = N
         b = tr.xyxy[lo:hi]
         boxes.append(np.clip(b / scale, 0, 1) if scale is not None else np.zeros_like(b))
         texts.append(window_texts(sources, float(evidence.frame_times[row]), o))
-    if titles is None:
-        raise ValueError("LXMERT scoring needs the catalog titles")
     scores = sc.score_many(visual, boxes, texts, _product_views(evidence, P), titles)
     return _per_frame(rows, scores, F, P)
 
