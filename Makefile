@@ -67,8 +67,10 @@ bench: install
 bench-quick: install
 	$(PYTHON) bench/run.py --quick $(BENCH_ARGS)
 
-# Fusion v1: features of training- and validation-split episodes, then the fit (the test split
-# is never used). The seed models (AsymNet, LXMERT-style fusion) train from real photos.
+# Fusion v1: features of training- and validation-split episodes (all four modalities and both
+# seed-model features, so run `make train-seed` first when the seed models change), then the fit
+# (the test split is never used). The seed models (AsymNet, LXMERT-style fusion) train from real
+# photos; AsymNet keeps the step-1 weights that rank best on the validation products.
 train: install
 	$(PYTHON) bench/run.py --split train --episodes 12 --min-s 60 --max-s 120 --features-only --extra-args "--fusion none --modalities visual,speech,screen_text,comments --extra-visual asymnet,lxmert"
 	$(PYTHON) bench/run.py --split val --episodes 5 --min-s 60 --max-s 120 --features-only --extra-args "--fusion none --modalities visual,speech,screen_text,comments --extra-visual asymnet,lxmert"
@@ -77,7 +79,7 @@ train: install
 train-seed: install
 	$(PYTHON) -m ml.seed.train --model asymnet --out ml/models/seed_asymnet.pt
 	$(PYTHON) -m ml.seed.train --model lxmert --out ml/models/seed_lxmert.pt
-	$(PYTHON) -m ml.seed.evaluate --levels 1,5 --out bench/results/seed_tables.json
+	$(PYTHON) -m ml.seed.evaluate --levels 1,5 --out bench/runs/seed_tables.json
 
 clean-var:
 	rm -rf var
