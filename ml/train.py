@@ -92,6 +92,14 @@ def mean_map(preds: list[list[Interval]], truths: list[list[Interval]]) -> float
     return float(np.mean(values)) if values else 0.0
 
 
+def fused_curves(run: dict, model: FusionModel, modalities, visual_mode: str) -> ScoreCurves:
+    """A run's features through a subset's fusion model -> its score curves."""
+    names, X = expand_features(select_features(run["base"], modalities, visual_mode))
+    fused, evidence = model.predict(names, X)
+    step = float(run["times"][1] - run["times"][0]) if len(run["times"]) > 1 else 1.0
+    return ScoreCurves(run["times"], step, run["ids"], evidence, fused)
+
+
 def missing_modalities(runs: list[dict], modalities, visual_mode: str) -> list[str]:
     """The modalities of a subset that some run has no base feature for: fitting without them
     would silently give the subset another subset's model."""
@@ -128,12 +136,7 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print) -> 
             ys.append(labels(run["times"], run["ids"], run["truth"]).reshape(-1))
         model = FusionModel(modalities, C).fit(names, np.concatenate(Xs), np.concatenate(ys))
         models[key] = model
-        episodes = []
-        for run in val_runs:
-            vnames, X = expand_features(select_features(run["base"], modalities, mode))
-            fused, evidence = model.predict(vnames, X)
-            step = float(run["times"][1] - run["times"][0]) if len(run["times"]) > 1 else 1.0
-            episodes.append((ScoreCurves(run["times"], step, run["ids"], evidence, fused), run["truth"]))
+        episodes = [(fused_curves(run, model, modalities, mode), run["truth"]) for run in val_runs]
         localizer = Localizer().fit(episodes, mean_map)
         localizers[key] = asdict(localizer.options)
         val_map[key] = round(localizer.best_score_, 4)
@@ -168,14 +171,8 @@ def score_bundle(bundle_path: str, val_dir: str, log=print) -> dict[str, float]:
         if key not in bundle.models or missing_modalities(runs, modalities, mode):
             continue
         model, loc = bundle.models[key], Localizer(bundle.localizer_options(modalities, mode))
-        preds, truths = [], []
-        for run in runs:
-            names, X = expand_features(select_features(run["base"], modalities, mode))
-            fused, evidence = model.predict(names, X)
-            step = float(run["times"][1] - run["times"][0]) if len(run["times"]) > 1 else 1.0
-            preds.append(loc.predict(ScoreCurves(run["times"], step, run["ids"], evidence, fused)))
-            truths.append(run["truth"])
-        out[key] = round(mean_map(preds, truths), 4)
+        preds = [loc.predict(fused_curves(run, model, modalities, mode)) for run in runs]
+        out[key] = round(mean_map(preds, [run["truth"] for run in runs]), 4)
         log(f"{key:45s} mAP(0.3:0.7)={out[key]:.3f} on {len(runs)} runs")
     return out
 
