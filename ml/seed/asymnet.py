@@ -316,11 +316,8 @@ class AsymNetScorer:
                                     "`python -m ml.seed.train --model asymnet`")
         ck = torch.load(path, map_location="cpu", weights_only=True)
         cfg = json.loads(ck["config"])
-        cfg.setdefault("visual_prior", False)  # checkpoints from before the prior existed
         model = AsymNet(AsymNetConfig(**cfg))
-        sd = {k: v.float() if v.is_floating_point() else v for k, v in ck["state_dict"].items()}
-        sd.setdefault("prior_w", torch.tensor(0.0))
-        model.load_state_dict(sd)
+        model.load_state_dict(ck["state_dict"])
         return cls(model, json.loads(ck.get("meta", "{}")), fusion, **kw)
 
     def save(self, path: str) -> None:
@@ -350,9 +347,10 @@ class AsymNetScorer:
         return self
 
     @torch.no_grad()
-    def score_many(self, trajectories) -> np.ndarray:
+    def score_many(self, trajectories, top_k: int | None = None) -> np.ndarray:
         """trajectories: list of (m_i, d) crop features in time order -> (N, P) P(same product)
-        in [0, 1] (mean over a trajectory's windows and, with "views", over a product's views)."""
+        in [0, 1] (mean over a trajectory's windows and, with "views", over a product's views).
+        ``top_k`` overrides the shortlist size for this call (0: every product)."""
         c = self.model.cfg
         P = self.n_products_
         out = np.zeros((len(trajectories), P), dtype=np.float32)
@@ -364,9 +362,11 @@ class AsymNetScorer:
             for w in windows(len(x), c.traj_len):
                 wins.append(x[w])
                 owner_traj.append(i)
-        owner_traj = np.asarray(owner_traj)
-        k = min(self.top_k or P, P)
-        acc = np.zeros((len(trajectories), P), dtype=np.float64)
+        owner_traj = torch.from_numpy(np.asarray(owner_traj))
+        top_k = self.top_k if top_k is None else top_k
+        k = min(top_k or P, P)
+        owner = torch.from_numpy(self.owner_)
+        acc = torch.zeros(len(trajectories), P, dtype=torch.float64)
         for a in range(0, len(wins), self.chunk):
             x = torch.from_numpy(np.stack(wins[a:a + self.chunk]))  # (W,T,L,C)
             h = self.model.video(x)  # (W,T,D)
@@ -374,24 +374,24 @@ class AsymNetScorer:
             # shortlist by the prior: mean cosine of the window's crops to each product
             cos = torch.einsum("wtc,vc->wvt", pc, self.shop_prior_)  # (W,V,T)
             per_prod = torch.full((len(x), P), -2.0).scatter_reduce_(
-                1, torch.from_numpy(self.owner_)[None].expand(len(x), -1), cos.mean(-1), "amax")
+                1, owner[None].expand(len(x), -1), cos.mean(-1), "amax")
             top = torch.topk(per_prod, k, dim=1).indices  # (W,k)
+            # the catalog rows of the shortlisted products, padded to one width (pads masked out)
             sel_rows = [np.flatnonzero(np.isin(self.owner_, t.numpy())) for t in top]
             n_rows = max(len(r) for r in sel_rows)
             rows = torch.from_numpy(np.stack([np.pad(r, (0, n_rows - len(r)), mode="edge") for r in sel_rows]))
+            real = (torch.arange(n_rows)[None] < torch.tensor([len(r) for r in sel_rows])[:, None]).double()
             s = self.shop_[rows]  # (W,R,D)
             prior = torch.gather(cos, 1, rows[:, :, None].expand(-1, -1, cos.shape[-1])) \
                 if self.model.cfg.visual_prior else None
             p = torch.sigmoid(self.model.leaf_logits(h, s, prior))  # (W,R,T)
-            fused = fuse(self.model, p, h, s, self.fusion)[0].numpy()  # (W,R)
-            for j, (r, pad_rows) in enumerate(zip(sel_rows, rows.numpy())):
-                prod = self.owner_[r]
-                val = np.zeros(P)
-                np.add.at(val, prod, fused[j, :len(r)])
-                val /= np.maximum(np.bincount(prod, minlength=P), 1)
-                acc[owner_traj[a + j]] += val
-        counts = np.bincount(owner_traj, minlength=len(trajectories))[:, None]
-        return (acc / counts).astype(np.float32)
+            fused = fuse(self.model, p, h, s, self.fusion)[0].double()  # (W,R)
+            prod = owner[rows]  # (W,R) product of each row: mean over a product's rows
+            total = torch.zeros(len(x), P, dtype=torch.float64).scatter_add_(1, prod, fused * real)
+            n = torch.zeros(len(x), P, dtype=torch.float64).scatter_add_(1, prod, real)
+            acc.index_add_(0, owner_traj[a:a + len(x)], total / n.clamp(min=1))
+        counts = torch.bincount(owner_traj, minlength=len(trajectories))[:, None]
+        return (acc / counts).float().numpy()
 
     def score(self, crop_features: np.ndarray, product_vectors) -> np.ndarray:
         """crop_features (m, d): one tracklet's crops in time order, d = 1280 (``ImageEmbedder``
@@ -404,13 +404,7 @@ class AsymNetScorer:
             return np.zeros(0, dtype=np.float32)
         prods = [as_pyramid(v, c.feat_dim) for v in product_vectors]
         lev = min(x.shape[1], min(p.shape[1] for p in prods))
-        top_k = self.top_k
-        self.top_k = 0
-        try:
-            self.fit_catalog([p[:, :lev] for p in prods])
-            return self.score_many([x[:, :lev]])[0]
-        finally:
-            self.top_k = top_k
+        return self.fit_catalog([p[:, :lev] for p in prods]).score_many([x[:, :lev]], top_k=0)[0]
 
 
 def save_checkpoint(model: AsymNet, path: str, meta: dict | None = None) -> None:

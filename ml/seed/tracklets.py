@@ -101,9 +101,8 @@ def asymnet_frame_scores(evidence, options: SeedOptions | None = None, scorer=No
     if not len(rows) or not P:
         return np.zeros((F, P), dtype=np.float32)
     sc = scorer or _scorer("asymnet", o.asymnet_checkpoint)
-    sc.top_k = o.top_k
     sc.fit_catalog(_product_views(evidence, P))
-    scores = sc.score_many([tr.embeddings[lo:hi] for tr, lo, hi in spans])
+    scores = sc.score_many([tr.embeddings[lo:hi] for tr, lo, hi in spans], top_k=o.top_k)
     return _per_frame(rows, scores, F, P)
 
 
