@@ -293,6 +293,31 @@ class LxmertScorer:
         model.load_state_dict(ck["state_dict"])
         return cls(model, json.loads(ck.get("meta", "{}")), encoder)
 
+    def _pack(self, visual, boxes, text_vectors):
+        """Queries -> the model's batch tensors: ``n_visual`` evenly spaced crops (m_i,1280) with
+        their boxes (m_i,4), and the latest ``max_texts`` sentence vectors (n_i,384), masked."""
+        c = self.model.cfg
+        n = len(visual)
+        V = np.zeros((n, c.n_visual, c.feat_dim), np.float32)
+        B = np.zeros((n, c.n_visual, 4), np.float32)
+        X = np.zeros((n, c.max_texts, c.text_dim), np.float32)
+        M = np.zeros((n, c.max_texts), np.float32)
+        for j, (v, b, tv) in enumerate(zip(visual, boxes, text_vectors)):
+            v = np.asarray(v, np.float32)
+            if v.ndim != 2 or v.shape[1] != c.feat_dim or not len(v):
+                raise ValueError(f"visual features must be (m,{c.feat_dim}) with m >= 1, got {v.shape}")
+            sel = _even(len(v), c.n_visual)
+            V[j], B[j] = v[sel], np.asarray(b, np.float32).reshape(len(v), 4)[sel]
+            tv = np.asarray(tv, np.float32).reshape(-1, c.text_dim)[-c.max_texts:]
+            X[j, :len(tv)], M[j, :len(tv)] = tv, 1
+        return torch.from_numpy(V), torch.from_numpy(B), torch.from_numpy(X), torch.from_numpy(M)
+
+    def _images(self, product_image_vectors) -> torch.Tensor:
+        """(P,k,1280) or a list of (k_p,1280) shop views -> (P,1280) unit mean view per product."""
+        c = self.model.cfg
+        img = np.stack([np.asarray(p, np.float32).reshape(-1, c.feat_dim).mean(0) for p in product_image_vectors])
+        return torch.from_numpy(img / np.maximum(np.linalg.norm(img, axis=1, keepdims=True), 1e-12))
+
     @property
     def encoder(self):
         if self._encoder is None:
@@ -309,22 +334,10 @@ class LxmertScorer:
         MiniLM title (+ description) embeddings. ``text_vectors`` (n,384) skips encoding ``texts``.
         -> (P,) in (0, 1), monotone in the model's matching logit."""
         c = self.model.cfg
-        v = np.asarray(visual_feats, np.float32)
-        if v.ndim != 2 or v.shape[1] != c.feat_dim or not len(v):
-            raise ValueError(f"visual_feats must be (m,{c.feat_dim}) with m >= 1, got {v.shape}")
-        sel = _even(len(v), c.n_visual)
-        b = np.asarray(boxes, np.float32).reshape(len(v), 4)[sel]
         texts = [t for t in texts if t and t.strip()][-c.max_texts:]
-        tv = np.asarray(text_vectors, np.float32)[-c.max_texts:] if text_vectors is not None else \
+        tv = np.asarray(text_vectors, np.float32) if text_vectors is not None else \
             (self.encoder.encode(texts) if texts else np.zeros((0, c.text_dim), np.float32))
-        X = np.zeros((1, c.max_texts, c.text_dim), np.float32)
-        M = np.zeros((1, c.max_texts), np.float32)
-        X[0, :len(tv)] = tv
-        M[0, :len(tv)] = 1
-        img = np.stack([np.asarray(p, np.float32).reshape(-1, c.feat_dim).mean(0) for p in product_image_vectors])
-        img /= np.maximum(np.linalg.norm(img, axis=1, keepdims=True), 1e-12)
-        z = self.model.logits(torch.from_numpy(v[sel][None]), torch.from_numpy(b[None]), torch.from_numpy(X),
-                              torch.from_numpy(M), torch.from_numpy(img),
+        z = self.model.logits(*self._pack([visual_feats], [boxes], [tv]), self._images(product_image_vectors),
                               torch.from_numpy(np.asarray(product_text_vectors, np.float32)))
         return torch.sigmoid(z[0] / 10.0).numpy()  # monotone in the logit; only the ranking matters
 
@@ -339,31 +352,18 @@ class LxmertScorer:
         N = len(visual)
         if not (N == len(boxes) == len(texts)):
             raise ValueError("visual, boxes and texts must have one entry per query")
-        img = np.stack([np.asarray(p, np.float32).reshape(-1, c.feat_dim).mean(0) for p in product_image_vectors])
-        img /= np.maximum(np.linalg.norm(img, axis=1, keepdims=True), 1e-12)
+        img = self._images(product_image_vectors)
         if not N:
             return np.zeros((0, len(img)), np.float32)
         windows = [[t for t in w if t and t.strip()][-c.max_texts:] for w in texts]
         distinct = list(dict.fromkeys([t for w in windows for t in w] + list(titles)))
         vec = dict(zip(distinct, self.encoder.encode(distinct)))
         title_vec = torch.from_numpy(np.stack([vec[t] for t in titles]).astype(np.float32))
-        img_t = torch.from_numpy(img)
+        empty = np.zeros((0, c.text_dim), np.float32)
         out = np.zeros((N, len(img)), np.float32)
         for a in range(0, N, batch):
-            idx = range(a, min(N, a + batch))
-            V = np.zeros((len(idx), c.n_visual, c.feat_dim), np.float32)
-            B = np.zeros((len(idx), c.n_visual, 4), np.float32)
-            X = np.zeros((len(idx), c.max_texts, c.text_dim), np.float32)
-            M = np.zeros((len(idx), c.max_texts), np.float32)
-            for j, i in enumerate(idx):
-                v = np.asarray(visual[i], np.float32)
-                if v.ndim != 2 or v.shape[1] != c.feat_dim or not len(v):
-                    raise ValueError(f"visual[{i}] must be (m,{c.feat_dim}) with m >= 1, got {v.shape}")
-                sel = _even(len(v), c.n_visual)
-                V[j], B[j] = v[sel], np.asarray(boxes[i], np.float32).reshape(len(v), 4)[sel]
-                for k, t in enumerate(windows[i]):
-                    X[j, k], M[j, k] = vec[t], 1
-            z = self.model.logits(torch.from_numpy(V), torch.from_numpy(B), torch.from_numpy(X),
-                                  torch.from_numpy(M), img_t, title_vec)
-            out[a:a + len(idx)] = torch.sigmoid(z / 10.0).numpy()
+            sl = slice(a, min(N, a + batch))
+            tv = [np.stack([vec[t] for t in w]) if w else empty for w in windows[sl]]
+            z = self.model.logits(*self._pack(visual[sl], boxes[sl], tv), img, title_vec)
+            out[sl] = torch.sigmoid(z / 10.0).numpy()
         return out
