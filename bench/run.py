@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import platform
@@ -113,6 +114,7 @@ def ensure_episodes(specs: list[EpisodeSpec], jobs: int, data_root: str | None) 
 
 
 # --------------------------------------------------------------------------- running
+@functools.lru_cache(maxsize=1)
 def _code_version() -> str:
     """Hash of what a localize run depends on (ml/ sources and models): --reuse keys on it."""
     import hashlib

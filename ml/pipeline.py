@@ -241,6 +241,8 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
         progress("seed", 0.9)
         with clock.measure("seed_models"):
             if "speech" in text_sources:  # sentence-sized chunks for LXMERT's language stream
+                from .text.matching import transcript_events
+
                 text_sources = {**text_sources, "speech": transcript_events(transcript, 4.0, 4.0)}
             per_frame = seed_scores(ev, options.seed_modes, text_sources,
                                     SeedOptions(window_s=analyzer.options.track_window_s),

@@ -147,11 +147,10 @@ def video2shop_table(data: SeedData, model: AsymNet | None, split: str = "test",
     for name, sc in pooling_scores(data, q_trajs, vix, owner, len(prods)).items():
         rows[name] = topk(sc, q_items, prods, cq, cp)
     if model is not None:
-        rdata = data  # raw cells: the model applies its frozen PCA, the visual prior needs them raw
         for lev in levels:
             tag = " [SPP levels 1+2]" if lev == 5 else " [level-1 input]"
             t0 = time.time()
-            for name, sc in asymnet_scores(model, rdata, q_items, q_trajs, prods, vix, owner, lev).items():
+            for name, sc in asymnet_scores(model, data, q_items, q_trajs, prods, vix, owner, lev).items():
                 rows[name + tag] = topk(sc, q_items, prods, cq, cp)
             log(f"[evaluate] AsymNet{tag} scored in {time.time() - t0:.0f}s")
     return {"rows": rows, "gallery_sizes": {c: int((cp == c).sum()) for c in sorted(set(cp))},

@@ -92,7 +92,7 @@ class VisualAnalyzer:
         t0 = time.perf_counter()
         vectors, owner = embed_catalog(catalog, self.embedder, tta=o.catalog_tta)
         self.index = CatalogIndex().fit(vectors, owner, len(catalog))
-        self._vectors, self._owner = np.asarray(vectors, np.float32), np.asarray(owner)
+        self._vectors = np.asarray(vectors, np.float32)  # the index's rows, for the seed models
         self._frame_wh = (0, 0)
         self.timings_s["catalog"] += time.perf_counter() - t0
         cat_imgs = [trim_background(read_rgb(p.images[0])) for p in catalog.products] \
@@ -213,4 +213,4 @@ class VisualAnalyzer:
         self.timings_s["tracklets"] += time.perf_counter() - t0
         return VisualEvidence(times, img, trk, tracklets, self.shot_detector.finish(), self._boxes,
                               self.catalog.ids, dict(self.timings_s), options_dict(self.options),
-                              self._vectors, self._owner, self._frame_wh)
+                              self._vectors, self.index.owner_, self._frame_wh)
