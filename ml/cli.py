@@ -69,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--modalities", default="visual,speech,comments",
                    help="comma-separated subset of visual,speech,screen_text,comments "
                         "(default visual,speech,comments: screen text is opt-in, see the README)")
-    p.add_argument("--visual-mode", default="tracklet", choices=["tracklet", "image", "asymnet", "lxmert"],
+    from .fusion import VISUAL_FEATURES
+
+    p.add_argument("--visual-mode", default="tracklet", choices=list(VISUAL_FEATURES),
                    help="visual feature: tracklet (Vis.Trk cosine, default), image (Vis.Img), asymnet "
                         "(Video2Shop's AsymNet over tracklets) or lxmert (LXMERT-style tracklet + window text "
                         "fusion); the seed models load from ml/models/seed_*.pt")
