@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from ml.errors import InputError
 from webapp.accounts.models import Shop
 from webapp.review import services as review_services
+from webapp.review.models import Interval
 
 from . import ingest, lifecycle
 from .comments import replace_comments
@@ -160,7 +161,7 @@ def export(request, pk, fmt):
     if fmt not in review_services.EXPORTS:
         raise Http404
     render_fn, ctype = review_services.EXPORTS[fmt]
-    statuses = request.GET.getlist("status") or None
+    statuses = [s for s in request.GET.getlist("status") if s in Interval.Status.values] or None
     response = HttpResponse(render_fn(video, statuses), content_type=ctype)
     base = re.sub(r"[^A-Za-z0-9_.-]+", "-", video.title).strip("-") or f"video-{video.pk}"
     response["Content-Disposition"] = f'attachment; filename="{base}.intervals.{fmt}"'
