@@ -130,6 +130,6 @@ def catalog(personas, catalog_folder):
 @pytest.fixture
 def video(personas, catalog, video_path):
     """A stored video of the first shop (no job)."""
-    from webapp.videos.services import create_video_from_path
+    from webapp.videos.ingest import create_video_from_path
 
     return create_video_from_path(personas.shop, personas.seller, video_path, "Shelf tour")
