@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "webapp.accounts",
@@ -217,8 +218,18 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440))
 SHOPFOCUS_JSON_MAX_DEPTH = int(os.environ.get("SHOPFOCUS_JSON_MAX_DEPTH", 32))
 
+# API tokens (django-rest-knox): "Authorization: Token <token>", made and revoked on the
+# "API tokens" page; each expires after SHOPFOCUS_API_TOKEN_DAYS (stored as a digest only).
+KNOX_TOKEN_MODEL = "accounts.ApiToken"
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=float(os.environ.get("SHOPFOCUS_API_TOKEN_DAYS", 90))),
+    "AUTH_HEADER_PREFIX": "Token",
+}
+SHOPFOCUS_API_TOKENS_PER_USER = int(os.environ.get("SHOPFOCUS_API_TOKENS_PER_USER", 20))
+
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["knox.auth.TokenAuthentication",
+                                       "rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["webapp.parsers.StrictJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
