@@ -17,7 +17,7 @@ import time
 import numpy as np
 from django.conf import settings
 from django.core.files import File
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -486,6 +486,3 @@ def write_artefacts(job: Job, result) -> dict:
 def remove_artefacts(video: Video) -> None:
     shutil.rmtree(os.path.join(settings.MEDIA_ROOT, video.artefacts_dir()), ignore_errors=True)
 
-
-def close_db():
-    close_old_connections()
