@@ -4,12 +4,13 @@ current interval, timeline reads, exports, corrections) lives in ``webapp.review
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import routers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from webapp import filters
 from webapp.accounts.models import Shop
 from webapp.catalog.models import Product
 from webapp.review import api as review_api
@@ -78,9 +79,6 @@ class CommentSerializer(serializers.ModelSerializer):
 
 
 # --------------------------------------------------------------------------- viewsets
-VIDEO_PARAM = OpenApiParameter("video", int, description="Only this video's objects.")
-
-
 class ShopViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ShopSerializer
 
@@ -90,26 +88,18 @@ class ShopViewSet(viewsets.ReadOnlyModelViewSet):
 
 class ProductViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ProductSerializer
-
-    @extend_schema(parameters=[OpenApiParameter("shop", str, description="Shop slug.")])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+    filterset_class = filters.ProductFilter
 
     def get_queryset(self):
-        qs = Product.objects.visible_to(self.request.user).select_related("category__parent").prefetch_related("images")
-        if slug := self.request.query_params.get("shop"):
-            qs = qs.filter(shop__slug=slug)
-        return qs
+        return Product.objects.visible_to(self.request.user).select_related("category__parent").prefetch_related("images")
 
 
 class VideoViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = VideoSerializer
+    filterset_class = filters.VideoFilter
 
     def get_queryset(self):
-        qs = Video.objects.visible_to(self.request.user).select_related("shop")
-        if slug := self.request.query_params.get("shop"):
-            qs = qs.filter(shop__slug=slug)
-        return qs
+        return Video.objects.visible_to(self.request.user).select_related("shop")
 
     @extend_schema(request=None, responses={201: JobSerializer, 409: JobSerializer})
     @action(detail=True, methods=["post"])
@@ -142,16 +132,10 @@ class VideoViewSet(viewsets.ReadOnlyModelViewSet):
 
 class JobViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = JobSerializer
-
-    @extend_schema(parameters=[VIDEO_PARAM])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+    filterset_class = filters.JobFilter
 
     def get_queryset(self):
-        qs = Job.objects.visible_to(self.request.user)
-        if video := self.request.query_params.get("video"):
-            qs = qs.filter(video_id=video)
-        return qs
+        return Job.objects.visible_to(self.request.user)
 
     @extend_schema(request=None, responses={200: JobSerializer, 409: JobSerializer})
     @action(detail=True, methods=["post"])

@@ -25,6 +25,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from webapp import filters
 from webapp.catalog.models import Product
 from webapp.videos.models import Video
 
@@ -212,7 +213,6 @@ def int_param(request, name: str) -> int | None:
         raise ValidationError({name: f"{name} must be a whole number, not {value[:40]!r}"}) from None
 
 
-VIDEO_PARAM = OpenApiParameter("video", int, description="Only this video's objects.")
 STATUS_PARAM = OpenApiParameter("status", str, many=True, enum=Interval.Status.values,
                                 description="Only these statuses (default: the published set, confirmed "
                                             "intervals plus proposals at or above the job's threshold).")
@@ -253,14 +253,12 @@ class IntervalViewSet(ReviewErrors, mixins.ListModelMixin, mixins.RetrieveModelM
     """Reviewers and admins edit; sellers read."""
 
     serializer_class = IntervalSerializer
+    filterset_class = filters.IntervalFilter
 
     def get_queryset(self):
-        qs = Interval.objects.visible_to(self.request.user).select_related("product", "video__shop")
-        if (video := int_param(self.request, "video")) is not None:
-            qs = qs.filter(video_id=video)
-        return qs
+        return Interval.objects.visible_to(self.request.user).select_related("product", "video__shop")
 
-    @extend_schema(parameters=[VIDEO_PARAM], responses=_errors(400, 403, ok={200: IntervalSerializer(many=True)}))
+    @extend_schema(responses=_errors(400, 403, ok={200: IntervalSerializer(many=True)}))
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -404,8 +402,9 @@ class CorrectionViewSet(viewsets.ReadOnlyModelViewSet):
     """The audit log, newest first: what the history panel lists."""
 
     serializer_class = CorrectionSerializer
+    filterset_class = filters.CorrectionFilter
 
-    @extend_schema(parameters=[VIDEO_PARAM, OpenApiParameter("limit", int, description="At most this many (1-1000).")],
+    @extend_schema(parameters=[OpenApiParameter("limit", int, description="At most this many (1-1000).")],
                    responses=_errors(400, 403, ok={200: CorrectionSerializer(many=True)}))
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
@@ -415,9 +414,10 @@ class CorrectionViewSet(viewsets.ReadOnlyModelViewSet):
         return super().retrieve(request, *args, **kwargs)
 
     def get_queryset(self):
-        qs = Correction.objects.filter(video__in=Video.objects.visible_to(self.request.user)).select_related("user")
-        if (video := int_param(self.request, "video")) is not None:
-            qs = qs.filter(video_id=video)
+        return Correction.objects.filter(video__in=Video.objects.visible_to(self.request.user)).select_related("user")
+
+    def filter_queryset(self, queryset):
+        qs = super().filter_queryset(queryset)
         if self.action == "list" and (limit := int_param(self.request, "limit")) is not None:
             qs = qs[: max(1, min(1000, limit))]
         return qs

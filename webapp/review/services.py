@@ -6,12 +6,12 @@ those fields on top of the other person's edit."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 
 from django.db import transaction
 
+from webapp import csvsafe
 from webapp.catalog.models import Product
 
 from .models import DEFAULT_THRESHOLD, Correction, Interval
@@ -251,7 +251,7 @@ def export_json(video, statuses=None) -> dict:
 
 def export_csv(video, statuses=None) -> str:
     out = io.StringIO()
-    w = csv.writer(out)
+    w = csvsafe.writer(out)  # titles are the seller's text: no spreadsheet formulas
     w.writerow(["product_id", "title", "start_s", "end_s", "score", "status", "origin"])
     for iv in exported_intervals(video, statuses):
         w.writerow([iv.product.product_id, iv.product.title, f"{iv.start_s:.3f}", f"{iv.end_s:.3f}",
