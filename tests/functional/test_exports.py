@@ -69,4 +69,4 @@ def test_exports_can_be_limited_to_accepted_intervals(personas, processed):
 
 def test_an_unknown_status_filter_gets_400_naming_it(personas, processed):
     response = personas.client(personas.seller).get(f"/api/videos/{processed.pk}/export/json/?status=maybe")
-    assert response.status_code == 400 and "maybe" in response.json()["detail"]
+    assert response.status_code == 400 and "maybe" in response.json()["status"][0]

@@ -213,9 +213,10 @@ def int_param(request, name: str) -> int | None:
         raise ValidationError({name: f"{name} must be a whole number, not {value[:40]!r}"}) from None
 
 
-STATUS_PARAM = OpenApiParameter("status", str, many=True, enum=Interval.Status.values,
-                                description="Only these statuses (default: the published set, confirmed "
-                                            "intervals plus proposals at or above the job's threshold).")
+class ExportQuerySerializer(serializers.Serializer):
+    status = serializers.MultipleChoiceField(choices=Interval.Status.choices, required=False,
+                                             help_text="Only these statuses (default: the published set, confirmed "
+                                                       "intervals plus proposals at or above the job's threshold).")
 
 
 class CSVRenderer(BaseRenderer):
@@ -387,7 +388,7 @@ class VideoReviewViewSet(ReviewErrors, viewsets.GenericViewSet):
         """Modality curves, transcript, screen text, comments and tracklet boxes."""
         return Response(artefacts.evidence(self.get_object()))
 
-    @extend_schema(parameters=[STATUS_PARAM], responses=_errors(400, 403, 404, ok={
+    @extend_schema(parameters=[ExportQuerySerializer], responses=_errors(400, 403, 404, ok={
         (200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): ExportJsonSerializer,
         (200, "text/vtt"): OpenApiTypes.STR}),
         description="CSV, JSON (the CLI's result.json schema plus status, origin and title) or WebVTT "
@@ -395,7 +396,9 @@ class VideoReviewViewSet(ReviewErrors, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], url_path=r"export/(?P<fmt>csv|json|vtt)",
             renderer_classes=[JSONRenderer, CSVRenderer, VTTRenderer])
     def export(self, request, pk=None, fmt=None):
-        return services.export_response(self.get_object(), fmt, request.query_params.getlist("status"))
+        video = self.get_object()
+        query = _valid(ExportQuerySerializer, request.query_params)
+        return services.export_response(video, fmt, sorted(query.get("status", ())))
 
 
 class CorrectionViewSet(viewsets.ReadOnlyModelViewSet):

@@ -304,15 +304,12 @@ def export_vtt(video, statuses=None) -> str:
 
 def export_response(video, fmt: str, statuses=None):
     """The download of one export (``fmt`` csv, json or vtt), named after the video's title.
-    ``statuses``: only those (unknown names are refused); none: the published set."""
+    ``statuses``: only those (Interval.Status values); none: the published set."""
     from django.http import Http404, HttpResponse
     from django.utils.text import slugify
 
     if fmt not in EXPORTS:
         raise Http404("exports are csv, json or vtt")
-    bad = [s for s in statuses or [] if s not in Interval.Status.values]
-    if bad:
-        raise EditError(f"status must be one of {', '.join(Interval.Status.values)} (got {bad[0][:40]!r})")
     render_fn, ctype = EXPORTS[fmt]
     resp = HttpResponse(render_fn(video, statuses or None), content_type=ctype)
     base = slugify(video.title) or f"video-{video.pk}"

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from ml.errors import InputError
 from webapp.accounts.models import Shop
 from webapp.review import services as review_services
+from webapp.review.models import Interval
 
 from . import services
 from .media import ranged_file_response
@@ -120,10 +121,8 @@ def job_status(request, pk):
 
 def export(request, pk, fmt):
     video = get_object_or_404(Video.objects.visible_to(request.user), pk=pk)
-    try:
-        return review_services.export_response(video, fmt, request.GET.getlist("status"))
-    except review_services.EditError as e:
-        return HttpResponse(str(e), status=400, content_type="text/plain; charset=utf-8")
+    statuses = [s for s in request.GET.getlist("status") if s in Interval.Status.values]
+    return review_services.export_response(video, fmt, statuses)
 
 
 # --------------------------------------------------------------------------- media
