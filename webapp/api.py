@@ -14,7 +14,7 @@ from webapp import filters
 from webapp.accounts.models import Shop
 from webapp.catalog.models import Product
 from webapp.review import api as review_api
-from webapp.videos import services as video_services
+from webapp.videos import lifecycle
 from webapp.videos.models import Comment, Job, Video
 
 
@@ -109,9 +109,11 @@ class VideoViewSet(viewsets.ReadOnlyModelViewSet):
         if not (video.shop.can_upload(request.user) or video.shop.can_review(request.user)):
             raise PermissionDenied("sellers, reviewers and admins of the shop can re-run")
         try:
-            job = video_services.start_job(video, request.user)
-        except video_services.JobAlreadyActive as e:
+            job = lifecycle.start(video, request.user)
+        except lifecycle.JobAlreadyActive as e:
             return Response(JobSerializer(e.job).data, status=status.HTTP_409_CONFLICT)
+        except lifecycle.BrokerUnavailable as e:  # the job is kept and starts when the queue is back
+            return Response(JobSerializer(Job.objects.get(pk=e.job_id)).data, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=CommentSerializer(many=True))
@@ -143,7 +145,8 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
         job = self.get_object()
         if not (job.video.shop.can_upload(request.user) or job.video.shop.can_review(request.user)):
             raise PermissionDenied
-        ok = video_services.cancel_job(job, request.user)
+        ok = lifecycle.cancel(job.pk, getattr(request.user, "username", ""))
+        job.refresh_from_db()
         return Response(JobSerializer(job).data, status=status.HTTP_200_OK if ok else status.HTTP_409_CONFLICT)
 
 
