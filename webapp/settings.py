@@ -3,6 +3,7 @@ Celery broker (kombu's filesystem transport under var/broker/) with a real worke
 Configured: ``DATABASE_URL=postgres://...`` and ``CELERY_BROKER_URL=redis://...``."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -33,11 +34,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
     "drf_spectacular",
     "webapp.accounts",
     "webapp.catalog",
     "webapp.videos",
     "webapp.review",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -50,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the locked page (429)
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -84,6 +88,30 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(
         "SHOPFOCUS_SQLITE_TEST_NAME", str(VAR_DIR / f"test_db.{os.getpid()}.sqlite3"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The cache holds the API's rate-limit counters: per process by default, shared through Redis
+# when SHOPFOCUS_CACHE_URL=redis://... (several gunicorn workers or hosts).
+_CACHE_URL = os.environ.get("SHOPFOCUS_CACHE_URL", "")
+CACHES = {"default": (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+    if _CACHE_URL.startswith(("redis://", "rediss://", "unix://"))
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "shopfocus"})}
+
+# Login lockout (django-axes): a username tried from one client address fails
+# AXES_FAILURE_LIMIT times -> that pair is locked for AXES_COOLOFF_MINUTES (429, the locked page),
+# the right password included. The pair, not the address alone, so one office behind one address
+# is not locked out by a colleague's typos; a success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("AXES_COOLOFF_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
+AXES_CLIENT_IP_CALLABLE = "webapp.throttles.client_ip"
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -140,6 +168,12 @@ SHOPFOCUS_PIPELINE_DEFAULTS = {k: v for k, v in {
 SHOPFOCUS_HEARTBEAT_S = float(os.environ.get("SHOPFOCUS_HEARTBEAT_S", 10))
 SHOPFOCUS_HEARTBEAT_TIMEOUT_S = float(os.environ.get("SHOPFOCUS_HEARTBEAT_TIMEOUT_S", 120))
 SHOPFOCUS_JOB_MAX_ATTEMPTS = int(os.environ.get("SHOPFOCUS_JOB_MAX_ATTEMPTS", 2))
+# A job claimed this many times and still hitting database/broker errors is failed, not requeued.
+SHOPFOCUS_JOB_TRANSIENT_ATTEMPTS = int(os.environ.get("SHOPFOCUS_JOB_TRANSIENT_ATTEMPTS", 4))
+# A QUEUED job that no worker claimed this long after it was sent is sent again by the reaper
+# (the broker lost the message: Redis restarted without persistence). Make it longer than jobs
+# wait in the queue on a busy day; a duplicate message is harmless, only wasted.
+SHOPFOCUS_QUEUED_TIMEOUT_S = float(os.environ.get("SHOPFOCUS_QUEUED_TIMEOUT_S", 900))
 SHOPFOCUS_PROGRESS_MIN_INTERVAL_S = float(os.environ.get("SHOPFOCUS_PROGRESS_MIN_INTERVAL_S", 1.0))
 SHOPFOCUS_REAP_EVERY_S = float(os.environ.get("SHOPFOCUS_REAP_EVERY_S", 60))
 
@@ -178,9 +212,25 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
+# Request bodies: Django's limit for forms and request.body (the API's JSON too: 413 there); the
+# API's JSON parser refuses NaN/Infinity and nesting deeper than SHOPFOCUS_JSON_MAX_DEPTH (400).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440))
+SHOPFOCUS_JSON_MAX_DEPTH = int(os.environ.get("SHOPFOCUS_JSON_MAX_DEPTH", 32))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["webapp.parsers.StrictJSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "webapp.parsers.exception_handler",
+    # 429 with Retry-After past these rates; counted in the default cache (SHOPFOCUS_CACHE_URL:
+    # use Redis when several server processes share the limits).
+    "DEFAULT_THROTTLE_CLASSES": ["webapp.throttles.AnonThrottle", "webapp.throttles.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("SHOPFOCUS_API_RATE_ANON", "60/minute"),
+        "user": os.environ.get("SHOPFOCUS_API_RATE_USER", "1200/minute"),
+    },
+    "NUM_PROXIES": int(os.environ.get("SHOPFOCUS_NUM_PROXIES", 0)),  # reverse proxies in front of us
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": None,
 }

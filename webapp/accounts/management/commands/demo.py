@@ -23,8 +23,10 @@ from django.db import transaction
 from ml.errors import InputError
 from webapp.accounts.models import Membership, Role, Shop
 from webapp.catalog.services import import_catalog_folder
-from webapp.videos import services as video_services
-from webapp.videos.models import Comment, Job, Video
+from webapp.videos import lifecycle
+from webapp.videos.comments import parse_comments_file, store_comments
+from webapp.videos.ingest import create_video_from_path
+from webapp.videos.models import Job, Video
 
 USERS = [  # username, password, role in the demo shop (None: no membership), what it is
     ("seller", "seller-demo-pass", Role.SELLER, "seller of Demo Grocery"),
@@ -74,19 +76,19 @@ class Command(BaseCommand):
                 seller = User.objects.get(username="seller")
                 video = Video.objects.filter(shop=shop, sha256=sha256_of(video_path)).first()
                 if video is None:
-                    video = video_services.create_video_from_path(shop, seller, video_path, "Demo grocery haul")
+                    video = create_video_from_path(shop, seller, video_path, "Demo grocery haul")
                 if os.path.isfile(comments_path):
-                    rows = video_services.parse_comments_file(comments_path, video.duration_s)
-                    video.comments.all().delete()
-                    Comment.objects.bulk_create(Comment(video=video, **row) for row in rows)
+                    store_comments(video, parse_comments_file(comments_path, video.duration_s))
                 job = None
                 has_job = video.jobs.filter(status__in=(Job.Status.QUEUED, Job.Status.RUNNING,
                                                         Job.Status.SUCCEEDED)).exists()
                 if not no_job and (rerun or not has_job):
                     try:
-                        job = video_services.start_job(video, seller)
-                    except video_services.JobAlreadyActive as e:
+                        job = lifecycle.start(video, seller)
+                    except lifecycle.JobAlreadyActive as e:
                         job = e.job
+                    except lifecycle.BrokerUnavailable as e:  # kept; the worker's reaper sends it
+                        job = Job.objects.get(pk=e.job_id)
         except InputError as e:
             raise CommandError(str(e)) from None
         self.stdout.write(self.style.SUCCESS(f"Shop {shop.name!r}: catalog {summary}; video #{video.pk} "
