@@ -38,7 +38,7 @@ INSTALLED_APPS = [
     "knox",
     "django_filters",
     "drf_spectacular",
-    "drf_spectacular_sidecar",  # Swagger UI served from here (no CDN: works offline, fits the CSP)
+    "drf_spectacular_sidecar",  # Swagger UI served from static/, so /api/docs/ works offline
     "csp",
     "webapp.accounts",
     "webapp.catalog",

@@ -12,15 +12,15 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
-    # The split view loads its start-up script from a URL instead of inline (the CSP has no
-    # 'unsafe-inline' for scripts); Swagger UI itself comes from drf-spectacular-sidecar.
+    # Swagger UI from drf-spectacular-sidecar's static files; its script is a separate request
+    # (no inline script), so the page works offline and under a strict CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(api_urlpatterns)),
     path("", include("webapp.accounts.urls")),
     path("", include("webapp.catalog.urls")),
     path("", include("webapp.videos.urls")),
-    path("", include("webapp.review.page_urls")),
-    path("", include("webapp.embeds.urls")),  # issue 5: review pages + their JSON API
+    path("", include("webapp.review.page_urls")),  # review pages (their JSON: webapp.review.api)
+    path("", include("webapp.embeds.urls")),  # viewer links and the sites that may embed the viewer
 ]
 
 if settings.SERVE_MEDIA:
