@@ -58,9 +58,16 @@ DEPLOYMENT = {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HO
               "CSRF_TRUSTED_ORIGINS": "https://shop.example.com", "SHOPFOCUS_HTTPS": "1", "SHOPFOCUS_NUM_PROXIES": "1"}
 
 
-def check_deploy(env: dict) -> subprocess.CompletedProcess:
-    full = {k: v for k, v in os.environ.items() if k not in DEPLOYMENT}
+def deployment_environment(env: dict) -> dict:
+    """This process's environment less what a deployment never has (the browser tests' async
+    switch) and less the variables under test, plus ``env``."""
+    full = {k: v for k, v in os.environ.items() if k not in DEPLOYMENT and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     full.update(env)
+    return full
+
+
+def check_deploy(env: dict) -> subprocess.CompletedProcess:
+    full = deployment_environment(env)
     return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
                           env=full, capture_output=True, text=True, timeout=120)
 
@@ -79,8 +86,7 @@ def test_check_deploy_names_what_a_deployment_forgot():
 
 
 def test_an_https_deployment_redirects_sends_hsts_and_trusts_its_proxy_for_the_scheme():
-    full = {k: v for k, v in os.environ.items() if k not in DEPLOYMENT}
-    full.update(DEPLOYMENT)
+    full = deployment_environment(DEPLOYMENT)
     code = ("import json, webapp.settings as s; print(json.dumps([s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, "
             "s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_PROXY_SSL_HEADER, s.DEBUG]))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=full, capture_output=True, text=True, timeout=60)
