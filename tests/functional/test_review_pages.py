@@ -279,12 +279,12 @@ def test_the_viewer_shows_only_accepted_intervals_and_streams_with_ranges(world)
     assert Client().get(thumb).status_code == 200
 
 
-def test_boxes_in_pixels_are_normalised_to_the_frame():
-    from types import SimpleNamespace
+def test_boxes_come_in_frame_units_from_the_evidence_and_other_shapes_are_left_out():
+    from ml.types import Boxes, Evidence
+    from webapp.review.api_extra import evidence_boxes
 
-    from webapp.review.api_extra import normalise_boxes
-
-    v = SimpleNamespace(width=1280, height=720)
-    out = normalise_boxes([{"t": 1.0, "xyxy": [64, 36, 320, 180], "track_id": 3}, [0.5, 0, 0, 640, 360]], v, 640)
-    assert out == [[0.5, 0.0, 0.0, 1.0, 1.0, -1], [1.0, 0.1, 0.1, 0.5, 0.5, 3]]
-    assert normalise_boxes(None, v) == []
+    boxes = Boxes([1.0, 0.5], [[0.1, 0.1, 0.5, 0.5], [0.0, 0.0, 1.0, 1.0]], [3, -1])
+    rows = Evidence(boxes=boxes).to_json()["boxes"]
+    assert evidence_boxes(rows) == [[0.5, 0.0, 0.0, 1.0, 1.0, -1], [1.0, 0.1, 0.1, 0.5, 0.5, 3]]
+    assert evidence_boxes([{"t": 1.0, "xyxy": [64, 36, 320, 180], "track_id": 3}]) == []
+    assert evidence_boxes(None) == []
