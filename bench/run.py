@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fcntl
 import functools
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -38,10 +38,10 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from bench.report import machine, markdown, pooled, reliability_png  # noqa: E402
 from ml.eval import evaluate  # noqa: E402
-from ml.eval.evaluate import clean  # noqa: E402
-from ml.eval.localization import localization_metrics  # noqa: E402
-from ml.eval.retrieval import KS, curves_recall, load_curves, modality_keys  # noqa: E402
+from ml.eval.evaluate import check_truth, clean, prediction_sets  # noqa: E402
+from ml.eval.retrieval import load_curves, modality_keys  # noqa: E402
 from ml.synth import SYNTH_VERSION, generate_episode, load_sources, suite  # noqa: E402
 from ml.synth.suite import EpisodeSpec  # noqa: E402
 
@@ -77,14 +77,21 @@ ABLATION_ROWS = [
 
 # --------------------------------------------------------------------------- generation
 def _gen(args: tuple[EpisodeSpec, str | None]) -> tuple[str, float]:
+    """Generate one episode into the cache under a lock: the cache is shared by several
+    checkouts, and two harnesses must not write the same episode at once."""
     spec, data_root = args
     d = os.path.join(CACHE, spec.key(SYNTH_VERSION))
-    t = time.time()
-    generate_episode(d, spec.seed, spec.split, spec.difficulty, spec.domain, spec.duration_s, spec.size,
-                     data_root=data_root)
-    with open(os.path.join(d, "DONE"), "w") as f:
-        f.write(json.dumps(spec.to_dict()))
-    return d, time.time() - t
+    os.makedirs(CACHE, exist_ok=True)
+    with open(d + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.isfile(os.path.join(d, "DONE")):  # another process made it while we waited
+            return d, 0.0
+        t = time.time()
+        generate_episode(d, spec.seed, spec.split, spec.difficulty, spec.domain, spec.duration_s, spec.size,
+                         data_root=data_root)
+        with open(os.path.join(d, "DONE"), "w") as f:
+            f.write(json.dumps(spec.to_dict()))
+        return d, time.time() - t
 
 
 def ensure_episodes(specs: list[EpisodeSpec], jobs: int, data_root: str | None) -> tuple[list[dict], float]:
@@ -114,6 +121,9 @@ def ensure_episodes(specs: list[EpisodeSpec], jobs: int, data_root: str | None) 
 
 
 # --------------------------------------------------------------------------- running
+RUN_KEYS = ("rc", "wall_s", "cpu_s", "peak_rss_mb")
+
+
 @functools.lru_cache(maxsize=1)
 def _code_version() -> str:
     """Hash of what a localize run depends on (ml/ sources and models): --reuse keys on it."""
@@ -148,7 +158,7 @@ def run_localize(ep: dict, out_dir: str, args: list[str], extra: list[str], feat
         with open(stamp) as f:
             done = json.load(f)
         if done.get("key") == key and done.get("rc") == 0:
-            out.update({k: done[k] for k in ("rc", "wall_s", "peak_rss_mb")}, reused=True)
+            out.update({k: done.get(k) for k in RUN_KEYS}, reused=True)
             return out
     for p in (out["result"], out["curves"]):
         if os.path.exists(p):
@@ -169,9 +179,10 @@ def run_localize(ep: dict, out_dir: str, args: list[str], extra: list[str], feat
                 break
             time.sleep(0.2)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    out.update(rc=proc.returncode, wall_s=round(time.time() - t, 2), peak_rss_mb=round(ru.ru_maxrss / 1024, 1))
+    out.update(rc=proc.returncode, wall_s=round(time.time() - t, 2), cpu_s=round(ru.ru_utime + ru.ru_stime, 2),
+               peak_rss_mb=round(ru.ru_maxrss / 1024, 1))
     with open(stamp, "w") as f:
-        json.dump({"key": key, **{k: out[k] for k in ("rc", "wall_s", "peak_rss_mb")}}, f)
+        json.dump({"key": key, **{k: out[k] for k in RUN_KEYS}}, f)
     if proc.returncode != 0:
         with open(out["log"], errors="replace") as f:
             out["error"] = f.read()[-800:]
@@ -187,98 +198,12 @@ def evaluate_run(ep: dict, run: dict) -> dict | None:
         truth = json.load(f)
     curves = load_curves(run["curves"]) if os.path.isfile(run["curves"]) else None
     m = evaluate(pred, truth, curves, wall_s=run["wall_s"])
-    return {"metrics": m, "pred": pred.get("intervals", []), "truth": truth["intervals"],
+    output, proposals, threshold = prediction_sets(pred)
+    return {"metrics": m, "pred": proposals, "output": output, "threshold": threshold, "truth": check_truth(truth),
             "duration_s": pred.get("duration_s") or ep["spec"]["duration_s"], "curves": curves}
 
 
-# --------------------------------------------------------------------------- pooling
-def pooled(name: str, label: str, per_ep: list[tuple[dict, dict, dict | None]], curve_key: str = "fused",
-           with_map: bool = True) -> dict:
-    """Aggregate one row over episodes: [(episode, run, evaluation or None)]."""
-    ranks, cats, preds, truths = [], [], [], []
-    video_s = wall_s = 0.0
-    rss = 0.0
-    failed = 0
-    for ep, run, ev in per_ep:
-        if ev is None:
-            failed += 1
-            continue
-        if ev["curves"] is not None and curve_key in ev["curves"]:
-            ranks += curves_recall(ev["truth"], ev["curves"], curve_key)["ranks"]
-            cats += [t.get("category") or "all" for t in ev["truth"]]
-        elif curve_key != "fused":
-            continue
-        tag = ep["name"] + "/"
-        preds += [{**p, "product_id": tag + str(p["product_id"])} for p in ev["pred"]]
-        truths += [{**t, "product_id": tag + str(t["product_id"])} for t in ev["truth"]]
-        video_s += float(ev["duration_s"])
-        wall_s += float(run.get("wall_s") or 0)
-        rss = max(rss, float(run.get("peak_rss_mb") or 0))
-    row = {"row": name, "label": label, "episodes": len(per_ep) - failed, "failed": failed,
-           "intervals": len(ranks)}
-    r = np.asarray(ranks)
-    for k in KS:
-        row[f"R@{k}"] = float(np.mean(r <= k)) if len(r) else None
-    row["per_category"] = {c: {"n": int(np.sum(np.asarray(cats) == c)),
-                               **{f"R@{k}": float(np.mean(r[np.asarray(cats) == c] <= k)) for k in KS}}
-                           for c in sorted(set(cats))}
-    if with_map and truths:
-        lm = localization_metrics(preds, truths)
-        for key in ("mAP@0.3", "mAP@0.5", "mAP@0.7", "mAP_mean", "median_boundary_error_s"):
-            row[key] = lm[key]
-    row["rtf"] = video_s / wall_s if wall_s and with_map else None
-    row["peak_rss_mb"] = rss if with_map else None
-    row["video_s"] = video_s
-    return clean(row)
-
-
-def _fmt(v, pct=False, nd=2):
-    if v is None:
-        return "–"
-    return f"{100 * v:.1f}" if pct else f"{v:.{nd}f}"
-
-
-def markdown(report: dict) -> str:
-    m = report["machine"]
-    lines = [f"# ShopFocus benchmark ({report['split']} split)", "",
-             f"- date: {report['date']}", f"- machine: {m['cores']} cores, {m['cpu']}, {m['python']}",
-             f"- suite: {report['n_episodes']} episodes, {report['video_min']:.1f} min of video, "
-             f"synth v{report['synth_version']}, seed {report['seed']}; generation {report['generation_s']:.0f} s "
-             f"(0 when cached); total {report['total_s'] / 60:.1f} min",
-             f"- extra localize args: `{report['extra_args'] or '(none)'}`", "",
-             "| row | episodes | R@1 | R@5 | R@20 | mAP@0.3 | mAP@0.5 | mAP@0.7 | mAP avg | median boundary err (s) | RTF (x real time) | peak RSS (MB) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in report["rows"]:
-        if r.get("skipped"):
-            lines.append(f"| {r['label']} | skipped: {r['skipped']} |" + " |" * 10)
-            continue
-        ep = f"{r['episodes']}" + (f" ({r['failed']} failed)" if r.get("failed") else "")
-        lines.append("| " + " | ".join([
-            r["label"], ep, _fmt(r.get("R@1"), True), _fmt(r.get("R@5"), True), _fmt(r.get("R@20"), True),
-            _fmt(r.get("mAP@0.3"), True), _fmt(r.get("mAP@0.5"), True), _fmt(r.get("mAP@0.7"), True),
-            _fmt(r.get("mAP_mean"), True), _fmt(r.get("median_boundary_error_s"), nd=1),
-            _fmt(r.get("rtf"), nd=1 if (r.get("rtf") or 0) >= 1 else 2), _fmt(r.get("peak_rss_mb"), nd=0)]) + " |")
-    default = next((r for r in report["rows"] if r.get("row") == "default"), None)
-    if default and default.get("per_category"):
-        lines += ["", "Default pipeline recall per category (%):", "",
-                  "| category | intervals | R@1 | R@5 | R@20 |", "|---|---|---|---|---|"]
-        for c, v in default["per_category"].items():
-            lines.append(f"| {c} | {v['n']} | {_fmt(v['R@1'], True)} | {_fmt(v['R@5'], True)} | "
-                         f"{_fmt(v['R@20'], True)} |")
-    lines += ["", "Recall and mAP in %. Ablation rows run on the subset named in `episodes` (see "
-              "`bench/README.md`); `curves:` rows rank products by one modality's own score array "
-              f"of the default run (recall only). Per-episode metrics: `{report['name']}.json`."]
-    seed = report.get("seed_tables") or {}
-    if seed.get("video2shop"):
-        from ml.seed.evaluate import format_fashion_focus, format_video2shop
-
-        lines += ["", "## Seed models on the test products (`python -m ml.seed.evaluate`)", "",
-                  format_video2shop(seed["video2shop"]), "", format_fashion_focus(seed["fashion_focus"])]
-    elif seed.get("error"):
-        lines += ["", f"Seed tables failed: {seed['error']}"]
-    return "\n".join(lines) + "\n"
-
-
+# --------------------------------------------------------------------------- seed tables
 def run_seed_tables(data_root: str | None) -> dict | None:
     """Both papers' tables for the seed models on the TEST products (``ml.seed.evaluate``):
     Video2Shop's top-k within category and Fashion Focus' recall@k. Features of the real photos
@@ -305,17 +230,6 @@ def run_seed_tables(data_root: str | None) -> dict | None:
     finally:
         torch.set_num_threads(threads)
     return {"video2shop": v2s, "fashion_focus": ff, "seconds": round(time.time() - t, 1)}
-
-
-def machine() -> dict:
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return {"cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-            "platform": platform.platform()}
 
 
 def spread(n: int, k: int) -> list[int]:
@@ -396,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  [{rname}] {ep['name']}: {status}, {run['wall_s']:.0f} s, {run['peak_rss_mb']:.0f} MB",
                   file=sys.stderr)
             episodes_out.setdefault(ep["name"], {"spec": ep["spec"]})[rname] = {
-                "run": {k: run[k] for k in ("rc", "wall_s", "peak_rss_mb")} | ({"error": run["error"]} if "error" in run else {}),
+                "run": {k: run.get(k) for k in RUN_KEYS} | ({"error": run["error"]} if "error" in run else {}),
                 "metrics": ev["metrics"] if ev else None}
         return per
 
@@ -448,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
               "extra_args": a.extra_args, "total_s": time.time() - t_start, "rows": rows,
               "episodes": episodes_out, "seed_tables": seed_tables}
     os.makedirs(RESULTS, exist_ok=True)
+    png = reliability_png(rows, os.path.join(RESULTS, f"{name}_reliability.png"))
+    report["reliability_png"] = os.path.basename(png) if png else None  # next to the markdown
     with open(os.path.join(RESULTS, f"{name}.json"), "w") as f:
         json.dump(clean(report), f, indent=1)
     md = markdown(report)

@@ -1,4 +1,7 @@
-"""Personas (a seller, a second shop's seller, a reviewer, an admin) and small real media.
+"""Personas and small real media.
+
+Personas: the first shop's seller, reviewer and admin; the second shop's seller and admin; and
+platform staff (Django staff, member of no shop).
 
 Every test gets its own MEDIA_ROOT and an in-memory Celery broker, so nothing reaches var/."""
 
@@ -50,7 +53,9 @@ class Personas:
     seller: object
     other_seller: object
     reviewer: object
-    admin: object
+    shop_admin: object  # admin of the first shop
+    other_admin: object  # admin of the second shop: no power over the first
+    staff: object  # Django staff: every shop
 
     def client(self, user) -> Client:
         c = Client()
@@ -70,9 +75,12 @@ def personas(db, django_user_model):
         Membership.objects.create(user=u, shop=shop_, role=role)
         return u
 
+    staff = django_user_model.objects.create_user("staff", password="staff-pass-123", is_staff=True)
     return Personas(shop=shop, other_shop=other, seller=user("seller", shop, Role.SELLER),
                     other_seller=user("other_seller", other, Role.SELLER),
-                    reviewer=user("reviewer", shop, Role.REVIEWER), admin=user("admin", other, Role.ADMIN))
+                    reviewer=user("reviewer", shop, Role.REVIEWER),
+                    shop_admin=user("shop_admin", shop, Role.ADMIN),
+                    other_admin=user("other_admin", other, Role.ADMIN), staff=staff)
 
 
 # --------------------------------------------------------------------------- media
@@ -114,6 +122,6 @@ def catalog(personas, catalog_folder):
 @pytest.fixture
 def video(personas, catalog, video_path):
     """A stored video of the first shop (no job)."""
-    from webapp.videos.services import create_video_from_path
+    from webapp.videos.ingest import create_video_from_path
 
     return create_video_from_path(personas.shop, personas.seller, video_path, "Shelf tour")

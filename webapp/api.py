@@ -5,17 +5,18 @@ the current interval."""
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, routers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from webapp import filters
 from webapp.accounts.models import Shop
 from webapp.catalog.models import Product
 from webapp.review import services as review_services
 from webapp.review.models import Correction, Interval
-from webapp.videos import services as video_services
+from webapp.videos import lifecycle
 from webapp.videos.models import Comment, Job, Video
 
 
@@ -119,10 +120,16 @@ class CorrectionSerializer(serializers.ModelSerializer):
         fields = ["id", "interval", "video", "user", "action", "before", "after", "created"]
 
 
+class ExportQuerySerializer(serializers.Serializer):
+    status = serializers.MultipleChoiceField(choices=Interval.Status.choices, required=False,
+                                             help_text="Only these statuses (default: all but rejected).")
+
+
+class VersionQuerySerializer(serializers.Serializer):
+    version = serializers.IntegerField(help_text="The version the deletion is based on; stale -> 409.")
+
+
 # --------------------------------------------------------------------------- viewsets
-VIDEO_PARAM = OpenApiParameter("video", int, description="Only this video's objects.")
-
-
 class ShopViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ShopSerializer
 
@@ -132,26 +139,18 @@ class ShopViewSet(viewsets.ReadOnlyModelViewSet):
 
 class ProductViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ProductSerializer
-
-    @extend_schema(parameters=[OpenApiParameter("shop", str, description="Shop slug.")])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+    filterset_class = filters.ProductFilter
 
     def get_queryset(self):
-        qs = Product.objects.visible_to(self.request.user).select_related("category__parent").prefetch_related("images")
-        if slug := self.request.query_params.get("shop"):
-            qs = qs.filter(shop__slug=slug)
-        return qs
+        return Product.objects.visible_to(self.request.user).select_related("category__parent").prefetch_related("images")
 
 
 class VideoViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = VideoSerializer
+    filterset_class = filters.VideoFilter
 
     def get_queryset(self):
-        qs = Video.objects.visible_to(self.request.user).select_related("shop")
-        if slug := self.request.query_params.get("shop"):
-            qs = qs.filter(shop__slug=slug)
-        return qs
+        return Video.objects.visible_to(self.request.user).select_related("shop")
 
     @extend_schema(request=None, responses={201: JobSerializer, 409: JobSerializer})
     @action(detail=True, methods=["post"])
@@ -161,9 +160,11 @@ class VideoViewSet(viewsets.ReadOnlyModelViewSet):
         if not (video.shop.can_upload(request.user) or video.shop.can_review(request.user)):
             raise PermissionDenied("sellers, reviewers and admins of the shop can re-run")
         try:
-            job = video_services.start_job(video, request.user)
-        except video_services.JobAlreadyActive as e:
+            job = lifecycle.start(video, request.user)
+        except lifecycle.JobAlreadyActive as e:
             return Response(JobSerializer(e.job).data, status=status.HTTP_409_CONFLICT)
+        except lifecycle.BrokerUnavailable as e:  # the job is kept and starts when the queue is back
+            return Response(JobSerializer(Job.objects.get(pk=e.job_id)).data, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=CommentSerializer(many=True))
@@ -181,31 +182,26 @@ class VideoViewSet(viewsets.ReadOnlyModelViewSet):
             raise Http404
         return Response(data)
 
-    @extend_schema(responses={(200, "text/plain"): str},
-                   parameters=[OpenApiParameter("status", str, many=True,
-                                                description="Only these statuses (default: all but rejected).")])
+    @extend_schema(responses={(200, "text/plain"): str}, parameters=[ExportQuerySerializer])
     @action(detail=True, methods=["get"], url_path=r"export/(?P<fmt>csv|json|vtt)")
     def export(self, request, pk=None, fmt=None):
         """CSV, JSON (the CLI's result.json schema) or WebVTT chapters."""
         video = self.get_object()
+        query = ExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         render_fn, ctype = review_services.EXPORTS[fmt]
-        resp = HttpResponse(render_fn(video, request.query_params.getlist("status") or None), content_type=ctype)
+        resp = HttpResponse(render_fn(video, sorted(query.validated_data.get("status", ())) or None),
+                            content_type=ctype)
         resp["Content-Disposition"] = f'attachment; filename="video-{video.pk}.intervals.{fmt}"'
         return resp
 
 
 class JobViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = JobSerializer
-
-    @extend_schema(parameters=[VIDEO_PARAM])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+    filterset_class = filters.JobFilter
 
     def get_queryset(self):
-        qs = Job.objects.visible_to(self.request.user)
-        if video := self.request.query_params.get("video"):
-            qs = qs.filter(video_id=video)
-        return qs
+        return Job.objects.visible_to(self.request.user)
 
     @extend_schema(request=None, responses={200: JobSerializer, 409: JobSerializer})
     @action(detail=True, methods=["post"])
@@ -213,7 +209,8 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
         job = self.get_object()
         if not (job.video.shop.can_upload(request.user) or job.video.shop.can_review(request.user)):
             raise PermissionDenied
-        ok = video_services.cancel_job(job, request.user)
+        ok = lifecycle.cancel(job.pk, getattr(request.user, "username", ""))
+        job.refresh_from_db()
         return Response(JobSerializer(job).data, status=status.HTTP_200_OK if ok else status.HTTP_409_CONFLICT)
 
 
@@ -221,16 +218,10 @@ class IntervalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     """Reviewers and admins edit; sellers read."""
 
     serializer_class = IntervalSerializer
-
-    @extend_schema(parameters=[VIDEO_PARAM])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+    filterset_class = filters.IntervalFilter
 
     def get_queryset(self):
-        qs = Interval.objects.visible_to(self.request.user).select_related("product")
-        if video := self.request.query_params.get("video"):
-            qs = qs.filter(video_id=video)
-        return qs
+        return Interval.objects.visible_to(self.request.user).select_related("product")
 
     def _require_reviewer(self, shop):
         if not shop.can_review(self.request.user):
@@ -267,13 +258,14 @@ class IntervalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             raise ValidationError({"detail": str(e)})
         return Response(IntervalSerializer(interval).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[OpenApiParameter("version", int, required=True)],
-                   responses={204: None, 409: IntervalSerializer})
+    @extend_schema(parameters=[VersionQuerySerializer], responses={204: None, 409: IntervalSerializer})
     def destroy(self, request, pk=None):
         interval = self.get_object()
         self._require_reviewer(interval.video.shop)
+        query = VersionQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         try:
-            review_services.delete_interval(interval.pk, request.user, request.query_params.get("version"))
+            review_services.delete_interval(interval.pk, request.user, query.validated_data["version"])
         except review_services.Conflict as e:
             return self._conflict(e)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -285,16 +277,10 @@ class IntervalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 class CorrectionViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = CorrectionSerializer
-
-    @extend_schema(parameters=[VIDEO_PARAM])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+    filterset_class = filters.CorrectionFilter
 
     def get_queryset(self):
-        qs = Correction.objects.filter(video__in=Video.objects.visible_to(self.request.user)).select_related("user")
-        if video := self.request.query_params.get("video"):
-            qs = qs.filter(video_id=video)
-        return qs
+        return Correction.objects.filter(video__in=Video.objects.visible_to(self.request.user)).select_related("user")
 
 
 router = routers.DefaultRouter()

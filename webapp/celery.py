@@ -16,10 +16,10 @@ app.autodiscover_tasks()
 @worker_ready.connect
 def reap_stale_jobs_at_startup(sender=None, **kwargs):
     """A worker that starts after a crash picks up what the crashed one left RUNNING."""
-    from webapp.videos.services import reap_stale_jobs
+    from webapp.videos.lifecycle import reap
 
     try:
-        reap_stale_jobs()
+        reap()
     except Exception:  # never stop a worker from starting because of the reaper
         import logging
 

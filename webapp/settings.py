@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
     "drf_spectacular",
     "webapp.accounts",
     "webapp.catalog",
@@ -140,6 +141,12 @@ SHOPFOCUS_PIPELINE_DEFAULTS = {k: v for k, v in {
 SHOPFOCUS_HEARTBEAT_S = float(os.environ.get("SHOPFOCUS_HEARTBEAT_S", 10))
 SHOPFOCUS_HEARTBEAT_TIMEOUT_S = float(os.environ.get("SHOPFOCUS_HEARTBEAT_TIMEOUT_S", 120))
 SHOPFOCUS_JOB_MAX_ATTEMPTS = int(os.environ.get("SHOPFOCUS_JOB_MAX_ATTEMPTS", 2))
+# A job claimed this many times and still hitting database/broker errors is failed, not requeued.
+SHOPFOCUS_JOB_TRANSIENT_ATTEMPTS = int(os.environ.get("SHOPFOCUS_JOB_TRANSIENT_ATTEMPTS", 4))
+# A QUEUED job that no worker claimed this long after it was sent is sent again by the reaper
+# (the broker lost the message: Redis restarted without persistence). Make it longer than jobs
+# wait in the queue on a busy day; a duplicate message is harmless, only wasted.
+SHOPFOCUS_QUEUED_TIMEOUT_S = float(os.environ.get("SHOPFOCUS_QUEUED_TIMEOUT_S", 900))
 SHOPFOCUS_PROGRESS_MIN_INTERVAL_S = float(os.environ.get("SHOPFOCUS_PROGRESS_MIN_INTERVAL_S", 1.0))
 SHOPFOCUS_REAP_EVERY_S = float(os.environ.get("SHOPFOCUS_REAP_EVERY_S", 60))
 
@@ -178,9 +185,17 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
+# Request bodies: Django's limit for forms and request.body (the API's JSON too: 413 there); the
+# API's JSON parser refuses NaN/Infinity and nesting deeper than SHOPFOCUS_JSON_MAX_DEPTH (400).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440))
+SHOPFOCUS_JSON_MAX_DEPTH = int(os.environ.get("SHOPFOCUS_JSON_MAX_DEPTH", 32))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["webapp.parsers.StrictJSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "webapp.parsers.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": None,
 }

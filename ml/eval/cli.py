@@ -1,6 +1,9 @@
-"""``python -m ml evaluate --pred result.json --truth truth.json [--curves c.npz] [--catalog DIR]``
+"""``python -m ml evaluate --pred result.json --truth truth.json [--curves c.npz] [--catalog DIR]
+[--reliability diagram.png]``
 
-Prints the metrics as JSON on stdout. The lead's ``ml/cli.py`` dispatches to it either with
+Prints the metrics as JSON on stdout: ``operating`` (precision/recall/F1 at tIoU 0.5, proposals
+per true exhibition, false-alarm rate, now-showing accuracy), ``calibration`` (ECE of the
+output's scores), ``calibration_all``, ``localization`` (mAP), ``retrieval`` (with --curves). The lead's ``ml/cli.py`` dispatches to it either with
 ``main_evaluate(argv)`` or by calling ``add_parser(subparsers)`` (which sets ``func``).
 """
 
@@ -20,6 +23,8 @@ def configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--catalog", help="catalog folder (per-category recall uses its categories)")
     p.add_argument("--wall-s", type=float, help="measured wall time, for the overall real-time factor")
     p.add_argument("--brief", action="store_true", help="leave out per-product and per-interval detail")
+    p.add_argument("--reliability", metavar="PNG",
+                   help="also draw the reliability diagram of the output's interval scores (and of every proposal)")
     return p
 
 
@@ -29,6 +34,11 @@ def run(a: argparse.Namespace) -> int:
     except (OSError, ValueError, KeyError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if a.reliability:
+        from .calibration import reliability_diagram
+
+        reliability_diagram([("intervals as output", m["calibration"]),
+                             ("every proposal (with candidates)", m["calibration_all"])], a.reliability)
     if a.brief:
         m["localization"].pop("per_product", None)
         for r in [m.get("retrieval", {})] + list(m.get("retrieval_by_modality", {}).values()):

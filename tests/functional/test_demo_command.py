@@ -29,7 +29,19 @@ def test_the_demo_command_creates_the_shop_users_catalog_video_and_a_job(db, dem
     assert video.comments.count() == 2
     assert Job.objects.get(video=video).status == "queued"
     out = capsys.readouterr().out
-    assert "seller    / seller-demo-pass" in out
+    assert "seller    / seller-demo-pass" in out and "staff     / staff-demo-pass" in out
+
+
+def test_the_demo_admin_is_a_shop_admin_and_only_staff_is_platform_staff(db, demo_dir, settings, django_user_model):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    other = Shop.objects.create(name="Someone Else", slug="someone-else")
+    call_command("demo", path=str(demo_dir), no_job=True)
+
+    admin = django_user_model.objects.get(username="admin")
+    staff = django_user_model.objects.get(username="staff")
+    assert not (admin.is_staff or admin.is_superuser) and staff.is_staff and staff.is_superuser
+    assert list(Shop.objects.visible_to(admin)) == [Shop.objects.get(slug="demo-grocery")]
+    assert other in Shop.objects.visible_to(staff) and not staff.memberships.exists()
 
 
 def test_running_the_demo_command_twice_changes_nothing(db, demo_dir, settings):

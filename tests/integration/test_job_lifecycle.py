@@ -7,7 +7,9 @@ from ml.types import Interval as MlInterval
 from ml.types import LocalizationResult
 from webapp.review.models import Interval
 from webapp.review.services import store_machine_intervals, update_interval
-from webapp.videos import services
+from webapp.videos import lifecycle
+from webapp.videos.ingest import create_video_from_path
+from webapp.videos.runner import ProgressReporter, finish_job
 from webapp.videos.models import Comment, Job
 from webapp.videos.tasks import process_video
 
@@ -25,15 +27,15 @@ def fake(settings):
 
 
 def test_a_job_is_claimed_only_once(job):
-    assert services.claim_job(job.pk, "w1").status == "running"
-    assert services.claim_job(job.pk, "w2") is None
+    assert lifecycle.claim(job.pk, "w1").status == "running"
+    assert lifecycle.claim(job.pk, "w2") is None
     job.refresh_from_db()
     assert (job.worker, job.attempts) == ("w1", 1)
 
 
 def test_a_cancelled_job_is_never_claimed(job):
-    services.cancel_job(job)
-    assert services.claim_job(job.pk) is None
+    lifecycle.cancel(job.pk)
+    assert lifecycle.claim(job.pk) is None
 
 
 def test_the_task_runs_the_real_pipeline_on_the_exported_catalog_and_comments(job):
@@ -80,7 +82,7 @@ def test_a_video_damaged_after_upload_fails_its_job_with_the_message_a_seller_ca
 
 
 def test_a_shop_without_products_fails_with_a_clear_message(personas, video_path):
-    video = services.create_video_from_path(personas.other_shop, personas.other_seller, video_path)
+    video = create_video_from_path(personas.other_shop, personas.other_seller, video_path)
     job = Job.objects.create(video=video)
     process_video.apply(args=[job.pk])
     job.refresh_from_db()
@@ -96,8 +98,8 @@ def test_cancelling_a_running_job_stops_the_pipeline_at_its_next_progress_report
 
 
 def test_progress_is_written_at_most_once_a_second_per_stage(job):
-    services.claim_job(job.pk)
-    report = services.ProgressReporter(job.pk, min_interval_s=60)
+    lifecycle.claim(job.pk)
+    report = ProgressReporter(job.pk, min_interval_s=60)
     report("decode", 0.1)
     report("decode", 0.2)  # throttled
     job.refresh_from_db()
@@ -116,7 +118,7 @@ def stale(job, attempts):
 def test_the_reaper_queues_again_a_job_whose_worker_stopped(job, settings):
     settings.SHOPFOCUS_JOB_MAX_ATTEMPTS = 2
     stale(job, attempts=1)
-    assert services.reap_stale_jobs() == {"requeued": 1, "failed": 0}
+    assert lifecycle.reap() == {"requeued": 1, "failed": 0, "resent": 0}
     job.refresh_from_db()
     assert job.status == "queued"
     assert job.message == "the worker processing this video stopped during speech; trying again (attempt 2 of 2)"
@@ -125,14 +127,14 @@ def test_the_reaper_queues_again_a_job_whose_worker_stopped(job, settings):
 def test_the_reaper_fails_a_job_out_of_attempts_with_a_message(job, settings):
     settings.SHOPFOCUS_JOB_MAX_ATTEMPTS = 2
     stale(job, attempts=2)
-    assert services.reap_stale_jobs() == {"requeued": 0, "failed": 1}
+    assert lifecycle.reap() == {"requeued": 0, "failed": 1, "resent": 0}
     job.refresh_from_db()
     assert job.status == "failed" and job.message.startswith("the worker processing this video stopped")
 
 
 def test_the_reaper_leaves_jobs_with_a_fresh_heartbeat_alone(job):
-    services.claim_job(job.pk)
-    assert services.reap_stale_jobs() == {"requeued": 0, "failed": 0}
+    lifecycle.claim(job.pk)
+    assert lifecycle.reap() == {"requeued": 0, "failed": 0, "resent": 0}
 
 
 def test_the_reaper_command_reports_what_it_did(job, capsys):
@@ -140,7 +142,7 @@ def test_the_reaper_command_reports_what_it_did(job, capsys):
 
     stale(job, attempts=9)
     call_command("reap_stale_jobs")
-    assert "0 job(s) queued again, 1 failed" in capsys.readouterr().out
+    assert "0 job(s) queued again, 1 failed, 0 sent again" in capsys.readouterr().out
 
 
 def result(*intervals):
@@ -169,7 +171,7 @@ def test_storing_the_same_result_twice_does_not_duplicate(job):
 
 
 def test_a_job_cancelled_while_finishing_stores_nothing(job):
-    services.claim_job(job.pk)
-    services.cancel_job(job)
-    assert services.finish_job(job.pk, result(("BAN", 0.0, 1.0, 0.9))) is False
+    lifecycle.claim(job.pk)
+    lifecycle.cancel(job.pk)
+    assert finish_job(job.pk, result(("BAN", 0.0, 1.0, 0.9))) is False
     assert not job.video.intervals.exists()

@@ -6,7 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from tests.integration.conftest import assert_succeeded, wait_finished, wait_for
-from webapp.videos import services
+from webapp.videos import lifecycle
+from webapp.videos.ingest import create_video_from_path
 from webapp.videos.models import Job
 
 pytestmark = pytest.mark.worker
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.worker
 
 def queue_job(video):
     with transaction.atomic():  # the task is sent on commit
-        return services.start_job(video)
+        return lifecycle.start(video)
 
 
 def test_a_worker_on_redis_runs_the_real_pipeline_end_to_end(redis_broker, start_worker, personas, video):
@@ -59,7 +60,7 @@ def long_video(personas, catalog, tmp_path):
     from tests import media
 
     path = media.make_video(tmp_path / "long.mp4", seconds_per_scene=8.0, audio=True)
-    return services.create_video_from_path(personas.shop, personas.seller, path, "Long shelf tour")
+    return create_video_from_path(personas.shop, personas.seller, path, "Long shelf tour")
 
 
 def _running_in_a_stage(job, stages=("vision", "speech", "text")):
@@ -98,7 +99,7 @@ def test_a_job_out_of_attempts_is_failed_with_a_message_after_the_worker_dies(
     wait_for(_running_in_a_stage(job), 300, what="the job to be in the middle of the pipeline")
 
     worker.kill()
-    wait_for(lambda: services.reap_stale_jobs()["failed"], 30, what="the reaper to notice")
+    wait_for(lambda: lifecycle.reap()["failed"], 30, what="the reaper to notice")
 
     job.refresh_from_db()
     assert job.status == "failed"

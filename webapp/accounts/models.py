@@ -1,6 +1,8 @@
 """Tenancy: a Shop owns its catalog and videos; a Membership gives a user a role in a shop.
 
-Superusers and members with the admin role see every shop (``Shop.objects.visible_to``)."""
+Roles are per shop: seller (uploads, sees results), reviewer (edits intervals), admin (the
+shop's catalog, members and all its videos). A shop admin has no power over any other shop:
+only platform staff (Django ``is_staff`` or ``is_superuser``) see and manage every shop."""
 
 from django.conf import settings
 from django.db import models
@@ -12,24 +14,16 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
 
 
-def is_site_admin(user) -> bool:
-    """Superusers and anyone holding the admin role in some shop see and edit every shop."""
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    cached = getattr(user, "_shopfocus_is_admin", None)
-    if cached is None:
-        cached = Membership.objects.filter(user=user, role=Role.ADMIN).exists()
-        user._shopfocus_is_admin = cached
-    return cached
+def is_platform_staff(user) -> bool:
+    """Django staff and superusers: the only accounts that see and manage every shop."""
+    return bool(user.is_authenticated and (user.is_staff or user.is_superuser))
 
 
 class ShopQuerySet(models.QuerySet):
     def visible_to(self, user):
         if not user.is_authenticated:
             return self.none()
-        if is_site_admin(user):
+        if is_platform_staff(user):
             return self.all()
         return self.filter(memberships__user=user).distinct()
 
@@ -48,8 +42,8 @@ class Shop(models.Model):
         return self.name
 
     def role_of(self, user) -> str | None:
-        """The user's role here: "admin" for site admins, None when not a member."""
-        if is_site_admin(user):
+        """The user's role here: "admin" for platform staff, None when not a member."""
+        if is_platform_staff(user):
             return Role.ADMIN
         m = self.memberships.filter(user=user).first() if user.is_authenticated else None
         return m.role if m else None
@@ -60,6 +54,10 @@ class Shop(models.Model):
 
     def can_upload(self, user) -> bool:
         return self.role_of(user) in (Role.SELLER, Role.ADMIN)
+
+    def can_manage(self, user) -> bool:
+        """The shop's admins (and platform staff) manage its members."""
+        return self.role_of(user) == Role.ADMIN
 
 
 class Membership(models.Model):
@@ -72,7 +70,3 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} @ {self.shop} ({self.role})"
-
-
-def shops_visible_to(user):
-    return Shop.objects.visible_to(user)

@@ -6,4 +6,5 @@ app_name = "accounts"
 urlpatterns = [
     path("", views.home, name="home"),
     path("shops/<slug:slug>/", views.shop_dashboard, name="shop"),
+    path("shops/<slug:slug>/members/", views.members, name="members"),
 ]

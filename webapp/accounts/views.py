@@ -1,9 +1,12 @@
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
 
 from webapp.catalog.models import Product
 from webapp.videos.models import Job
 
-from .models import Shop
+from . import services
+from .models import Role, Shop
 
 
 def home(request):
@@ -20,3 +23,41 @@ def shop_dashboard(request, slug):
         "product_count": Product.objects.filter(shop=shop).count(),
         "active_jobs": Job.objects.filter(video__shop=shop).active().select_related("video"),
     })
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def members(request, slug):
+    """The shop's members; its admins add users, change roles and remove members here."""
+    shop = get_object_or_404(Shop.objects.visible_to(request.user), slug=slug)
+    if not shop.can_manage(request.user):
+        raise PermissionDenied("only the shop's admins manage its members")
+    if request.method == "POST":
+        op = request.POST.get("op")
+        try:
+            if op == "add":
+                m = services.add_member(shop, request.POST.get("username", ""), request.POST.get("role", ""))
+                messages.success(request, f"{m.user} added as {m.get_role_display().lower()}.")
+            elif op == "role":
+                m = services.change_role(shop, _int(request.POST.get("membership")), request.POST.get("role", ""))
+                messages.success(request, f"{m.user} is now {m.get_role_display().lower()}.")
+            elif op == "remove":
+                m = services.remove_member(shop, _int(request.POST.get("membership")))
+                messages.success(request, f"{m.user} removed from {shop.name}.")
+            else:
+                raise services.MembershipError("unknown action: use add, role or remove")
+        except services.MembershipError as e:
+            messages.error(request, str(e))
+            return render(request, "accounts/members.html", _members_context(shop), status=400)
+        return redirect("accounts:members", slug=shop.slug)
+    return render(request, "accounts/members.html", _members_context(shop))
+
+
+def _members_context(shop):
+    return {"shop": shop, "roles": Role.choices,
+            "memberships": shop.memberships.select_related("user").order_by("user__username")}

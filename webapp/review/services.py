@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 
 from django.db import transaction
 
+from webapp import csvsafe
 from webapp.catalog.models import Product
 
 from .models import Correction, Interval
@@ -189,7 +189,7 @@ def export_json(video, statuses=None) -> dict:
 
 def export_csv(video, statuses=None) -> str:
     out = io.StringIO()
-    w = csv.writer(out)
+    w = csvsafe.writer(out)  # titles are the seller's text: no spreadsheet formulas
     w.writerow(["product_id", "title", "start_s", "end_s", "score", "status", "origin"])
     for iv in exported_intervals(video, statuses):
         w.writerow([iv.product.product_id, iv.product.title, f"{iv.start_s:.3f}", f"{iv.end_s:.3f}",

@@ -105,6 +105,8 @@ class Job(models.Model):
     artefacts = models.JSONField(default=dict, blank=True, help_text="name -> file path under MEDIA_ROOT")
     attempts = models.PositiveIntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True,
+                                       help_text="When the task was last handed to the broker (None: not yet).")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True)

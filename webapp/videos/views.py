@@ -12,9 +12,12 @@ from django.views.decorators.http import require_POST
 from ml.errors import InputError
 from webapp.accounts.models import Shop
 from webapp.review import services as review_services
+from webapp.review.models import Interval
 
-from . import services
+from . import ingest, lifecycle
+from .comments import replace_comments
 from .media import ranged_file_response
+from .storage import StorageFull
 from .models import Job, Video
 
 
@@ -25,38 +28,69 @@ def video_list(request, slug):
                                                 "can_upload": shop.can_upload(request.user)})
 
 
-def upload(request, slug):
-    """GET: the form. POST (plain or XMLHttpRequest from static/js/upload.js): store and queue."""
-    shop = get_object_or_404(Shop.objects.visible_to(request.user), slug=slug)
-    if not shop.can_upload(request.user):
-        raise PermissionDenied("only the shop's sellers and admins upload videos")
-    wants_json = request.headers.get("x-requested-with") == "XMLHttpRequest"
-    error = None
-    if request.method == "POST":
-        files = request.FILES  # parse the body first: the upload handler records errors
-        upload_errors = getattr(request, "upload_errors", {})
-        try:
-            if upload_errors:
-                raise InputError(next(iter(upload_errors.values())))
-            uploaded = files.get("file")
-            if uploaded is None:
-                raise InputError("no video file was sent: choose a video file")
-            video = services.create_video(shop, request.user, uploaded, request.POST.get("title", ""),
-                                          comments=files.get("comments"))
-        except InputError as e:
-            error = str(e)
-        else:
-            url = reverse("videos:detail", args=[video.pk])
-            if wants_json:
-                return JsonResponse({"id": video.pk, "redirect": url}, status=201)
-            messages.success(request, f"Uploaded {video.title}; processing has been queued.")
-            return redirect(url)
-        if wants_json:
-            return JsonResponse({"error": error}, status=400)
+def _wants_json(request) -> bool:
+    return (request.headers.get("x-requested-with") == "XMLHttpRequest"
+            or "application/json" in request.headers.get("accept", ""))
+
+
+def _upload_page(request, shop, error=None, status=200):
     return render(request, "videos/upload.html", {
         "shop": shop, "error": error, "max_bytes": settings.SHOPFOCUS_MAX_UPLOAD_BYTES,
         "extensions": ",".join(settings.SHOPFOCUS_VIDEO_EXTENSIONS),
-    }, status=400 if error else 200)
+    }, status=status)
+
+
+def upload(request, slug):
+    """GET: the form. POST (plain, or XMLHttpRequest from static/js/upload.js): store and queue.
+
+    Answers 201/302 when stored and queued; 400 for a bad file and 507 when the server's
+    storage is full (nothing kept); 503 when the job queue cannot be reached (the video and job
+    are kept, the job starts by itself later). XHR and API clients get JSON, browsers a page."""
+    shop = get_object_or_404(Shop.objects.visible_to(request.user), slug=slug)
+    if not shop.can_upload(request.user):
+        raise PermissionDenied("only the shop's sellers and admins upload videos")
+    if request.method != "POST":
+        return _upload_page(request, shop)
+    files = request.FILES  # parse the body first: the upload handler records errors
+    upload_errors = getattr(request, "upload_errors", {})
+    try:
+        if upload_errors:
+            raise next(iter(upload_errors.values()))
+        uploaded = files.get("file")
+        if uploaded is None:
+            raise InputError("no video file was sent: choose a video file")
+        outcome = ingest.create_video(shop, request.user, uploaded, name=uploaded.name,
+                                      title=request.POST.get("title", ""), comments=files.get("comments"))
+    except (InputError, StorageFull) as e:
+        status = 507 if isinstance(e, StorageFull) else 400
+        error = f"{e}; nothing was kept" if isinstance(e, StorageFull) else str(e)
+        if _wants_json(request):
+            return JsonResponse({"error": error}, status=status)
+        return _upload_page(request, shop, error, status)
+    return _uploaded_response(request, outcome)
+
+
+def _uploaded_response(request, outcome):
+    video = outcome.video
+    url = reverse("videos:detail", args=[video.pk])
+    notes = [n for n in (outcome.comments.report() if outcome.comments else "", outcome.duplicate_warning()) if n]
+    body = {"id": video.pk, "redirect": url, "sha256": video.sha256,
+            "duplicates": [{"id": v.pk, "title": v.title, "url": reverse("videos:detail", args=[v.pk])}
+                           for v in outcome.duplicates],
+            "warnings": notes, "skipped_comment_lines": outcome.comments.skipped_lines if outcome.comments else []}
+    if outcome.waiting_for_broker:
+        error = (f"the job queue cannot be reached right now: {video.title!r} is saved (video #{video.pk}) and "
+                 "its processing starts by itself when the queue is back; no need to upload it again")
+        if _wants_json(request):
+            return JsonResponse({**body, "error": error, "job_status": "waiting for the job queue"}, status=503)
+        return render(request, "videos/queue_unavailable.html", {"video": video, "shop": video.shop, "error": error,
+                                                                   "warnings": notes}, status=503)
+    if _wants_json(request):
+        return JsonResponse(body, status=201)
+    messages.success(request, f"Uploaded {video.title}; processing has been queued.")
+    for note in notes:
+        messages.warning(request, note[0].upper() + note[1:] + ".")
+    return redirect(url)
 
 
 def detail(request, pk):
@@ -79,11 +113,11 @@ def upload_comments(request, pk):
     try:
         if uploaded is None:
             raise InputError("no comments file was sent: choose a CSV with columns time_s,user,text")
-        n = services.replace_comments(video, uploaded)
+        parsed = replace_comments(video, uploaded)
     except InputError as e:
         messages.error(request, str(e))
     else:
-        messages.success(request, f"{n} comment(s) stored; re-run the job to use them.")
+        messages.success(request, f"{parsed.report(os.path.basename(uploaded.name))}; re-run the job to use them.")
     return redirect("videos:detail", pk=video.pk)
 
 
@@ -93,9 +127,12 @@ def rerun(request, pk):
     if not (video.shop.can_upload(request.user) or video.shop.can_review(request.user)):
         raise PermissionDenied
     try:
-        services.start_job(video, request.user)
-    except services.JobAlreadyActive as e:
+        lifecycle.start(video, request.user)
+    except lifecycle.JobAlreadyActive as e:
         messages.error(request, str(e))
+    except lifecycle.BrokerUnavailable:
+        messages.warning(request, "Re-run saved; the job queue cannot be reached right now, so processing "
+                                  "starts by itself when it is back.")
     else:
         messages.success(request, "Processing queued again; people's edits are kept.")
     return redirect("videos:detail", pk=video.pk)
@@ -106,9 +143,10 @@ def cancel(request, pk):
     job = get_object_or_404(Job.objects.visible_to(request.user).select_related("video__shop"), pk=pk)
     if not (job.video.shop.can_upload(request.user) or job.video.shop.can_review(request.user)):
         raise PermissionDenied
-    if services.cancel_job(job, request.user):
+    if lifecycle.cancel(job.pk, getattr(request.user, "username", "")):
         messages.success(request, "Job cancelled.")
     else:
+        job.refresh_from_db()
         messages.error(request, f"The job had already {job.status}.")
     return redirect("videos:detail", pk=job.video_id)
 
@@ -123,7 +161,7 @@ def export(request, pk, fmt):
     if fmt not in review_services.EXPORTS:
         raise Http404
     render_fn, ctype = review_services.EXPORTS[fmt]
-    statuses = request.GET.getlist("status") or None
+    statuses = [s for s in request.GET.getlist("status") if s in Interval.Status.values] or None
     response = HttpResponse(render_fn(video, statuses), content_type=ctype)
     base = re.sub(r"[^A-Za-z0-9_.-]+", "-", video.title).strip("-") or f"video-{video.pk}"
     response["Content-Disposition"] = f'attachment; filename="{base}.intervals.{fmt}"'

@@ -1,6 +1,6 @@
 """Personas, a catalog, a real video and a processed job for the review page tests.
 
-The job is finished through the platform (``webapp.videos.services.finish_job``: artefacts +
+The job is finished through the platform (``webapp.videos.runner.finish_job``: artefacts +
 ``store_machine_intervals``) with the result of the real pipeline ``ml.pipeline.localize`` run
 once per session on the test video."""
 
@@ -82,7 +82,8 @@ def build_world(personas, video_path: str) -> World:
 
     from webapp.catalog.services import import_catalog_folder
     from webapp.videos.models import Job
-    from webapp.videos.services import create_video_from_path, finish_job
+    from webapp.videos.ingest import create_video_from_path
+    from webapp.videos.runner import finish_job
 
     import_catalog_folder(personas.shop, str(media.CATALOG_DIR))
     video = create_video_from_path(personas.shop, personas.seller, str(video_path), "Grocery live stream")
@@ -117,7 +118,7 @@ def add_big_catalog(world: World, n_products: int = 300, n_intervals: int = 1000
 
     from ml.types import LocalizationResult, ScoreCurves
     from webapp.videos.models import Job
-    from webapp.videos.services import write_artefacts
+    from webapp.videos.artefacts import write_artefacts
 
     times = np.linspace(0, duration_s, 2000, endpoint=False) + duration_s / 4000
     fused = rng.uniform(0, 0.3, (len(times), len(products))).astype(np.float32)

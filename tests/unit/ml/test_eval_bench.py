@@ -60,3 +60,35 @@ def test_markdown_lists_every_row_including_skipped_ones(bench):
     md = bench.markdown(rep)
     assert "| default pipeline | 1 | 50.0 |" in md and "skipped: time budget" in md
     assert bench.spread(18, 6) == [0, 3, 7, 10, 14, 17]
+
+
+def test_rows_pool_operating_metrics_by_counts_and_keep_the_output_apart_from_candidates(bench):
+    truth = [{"product_id": "b", "start_s": 0, "end_s": 3}]
+    e1 = _episode("e1", truth, [{"product_id": "b", "start_s": 0, "end_s": 3, "score": .9},
+                                {"product_id": "a", "start_s": 0, "end_s": 3, "score": .2}], np.zeros((3, 2)))
+    e1[2]["output"] = e1[2]["pred"][:1]  # the .2 one is a candidate below the threshold
+    e1[2]["threshold"] = 0.5
+    e2 = _episode("e2", truth, [{"product_id": "a", "start_s": 0, "end_s": 3, "score": .8}], np.zeros((3, 2)))
+    e2[2]["threshold"] = 0.5
+    row = bench.pooled("default", "default", [e1, e2], kind="long")
+    assert row["kind"] == "long" and row["threshold"] == 0.5
+    assert row["operating_counts"]["n_output"] == 2 and row["operating_counts"]["n_tp"] == 1
+    assert row["precision@0.5"] == 0.5 and row["recall@0.5"] == 0.5 and row["f1@0.5"] == 0.5
+    assert row["now_showing_accuracy"] == 0.5  # e1 right on its 6 instants, e2 wrong on its 6
+    assert row["ece"] == pytest.approx((abs(.9 - 1) + .8) / 2)
+    assert row["calibration"]["n"] == 2 and row["ece_all"] == pytest.approx((.1 + .2 + .8) / 3)
+
+
+def test_markdown_reports_short_and_long_rows_in_separate_sections_with_the_operating_table(bench):
+    truth = [{"product_id": "b", "start_s": 0, "end_s": 3}]
+    ep = _episode("e1", truth, [{"product_id": "b", "start_s": 0, "end_s": 3, "score": .9}], np.zeros((3, 2)))
+    rows = [bench.pooled("default", "default pipeline", [ep]),
+            bench.pooled("long_default", "default pipeline, long", [ep], kind="long")]
+    rep = {"name": "latest", "split": "test", "date": "d", "machine": bench.machine(), "n_episodes": 2,
+           "video_min": 1.0, "synth_version": "1", "seed": 0, "generation_s": 0, "extra_args": "",
+           "total_s": 60, "rows": rows, "reliability_png": "latest_reliability.png"}
+    md = bench.markdown(rep)
+    short, long_ = md.split("## Long episodes")
+    assert "## Short episodes" in short and "| default pipeline | 1 | – | 1.00 | 1.00 | 1.00 | 1.00 |" in short
+    assert "| default pipeline, long | 1 |" in long_ and "F1@0.5" in long_
+    assert "latest_reliability.png" in md

@@ -1,4 +1,7 @@
-"""``python manage.py demo``: the demo shop, its three users, catalog and video, and a job.
+"""``python manage.py demo``: the demo shop, its users, catalog and video, and a job.
+
+Users: the shop's seller, reviewer and admin (a shop admin manages this shop only), and one
+platform staff account (Django staff + superuser: every shop, the Django admin), member of none.
 
 Reads, under ``--path`` (default: demo/ at the repository root)::
 
@@ -20,13 +23,16 @@ from django.db import transaction
 from ml.errors import InputError
 from webapp.accounts.models import Membership, Role, Shop
 from webapp.catalog.services import import_catalog_folder
-from webapp.videos import services as video_services
-from webapp.videos.models import Comment, Job, Video
+from webapp.videos import lifecycle
+from webapp.videos.comments import parse_comments_file, store_comments
+from webapp.videos.ingest import create_video_from_path
+from webapp.videos.models import Job, Video
 
-USERS = [  # username, password, role
-    ("seller", "seller-demo-pass", Role.SELLER),
-    ("reviewer", "reviewer-demo-pass", Role.REVIEWER),
-    ("admin", "admin-demo-pass", Role.ADMIN),
+USERS = [  # username, password, role in the demo shop (None: no membership), what it is
+    ("seller", "seller-demo-pass", Role.SELLER, "seller of Demo Grocery"),
+    ("reviewer", "reviewer-demo-pass", Role.REVIEWER, "reviewer of Demo Grocery"),
+    ("admin", "admin-demo-pass", Role.ADMIN, "shop admin of Demo Grocery (catalog, members, its videos)"),
+    ("staff", "staff-demo-pass", None, "platform staff (every shop, Django admin)"),
 ]
 
 
@@ -39,7 +45,7 @@ def sha256_of(path):
 
 
 class Command(BaseCommand):
-    help = "Create the demo shop (Demo Grocery), users seller/reviewer/admin, catalog, video, and queue a job."
+    help = "Create the demo shop (Demo Grocery), users seller/reviewer/admin/staff, catalog, video, and queue a job."
 
     def add_arguments(self, parser):
         parser.add_argument("--path", default=str(settings.BASE_DIR / "demo"), help="folder with catalog/, video.mp4")
@@ -57,29 +63,32 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 shop, _ = Shop.objects.get_or_create(slug="demo-grocery", defaults={"name": "Demo Grocery"})
-                for username, password, role in USERS:
+                for username, password, role, _ in USERS:
                     user, _ = User.objects.get_or_create(username=username)
                     user.set_password(password)
-                    user.is_staff = user.is_superuser = role == Role.ADMIN
+                    user.is_staff = user.is_superuser = role is None
                     user.save()
-                    Membership.objects.update_or_create(user=user, shop=shop, defaults={"role": role})
+                    if role is None:
+                        Membership.objects.filter(user=user).delete()
+                    else:
+                        Membership.objects.update_or_create(user=user, shop=shop, defaults={"role": role})
                 summary = import_catalog_folder(shop, catalog_dir)
                 seller = User.objects.get(username="seller")
                 video = Video.objects.filter(shop=shop, sha256=sha256_of(video_path)).first()
                 if video is None:
-                    video = video_services.create_video_from_path(shop, seller, video_path, "Demo grocery haul")
+                    video = create_video_from_path(shop, seller, video_path, "Demo grocery haul")
                 if os.path.isfile(comments_path):
-                    rows = video_services.parse_comments_file(comments_path, video.duration_s)
-                    video.comments.all().delete()
-                    Comment.objects.bulk_create(Comment(video=video, **row) for row in rows)
+                    store_comments(video, parse_comments_file(comments_path, video.duration_s))
                 job = None
                 has_job = video.jobs.filter(status__in=(Job.Status.QUEUED, Job.Status.RUNNING,
                                                         Job.Status.SUCCEEDED)).exists()
                 if not no_job and (rerun or not has_job):
                     try:
-                        job = video_services.start_job(video, seller)
-                    except video_services.JobAlreadyActive as e:
+                        job = lifecycle.start(video, seller)
+                    except lifecycle.JobAlreadyActive as e:
                         job = e.job
+                    except lifecycle.BrokerUnavailable as e:  # kept; the worker's reaper sends it
+                        job = Job.objects.get(pk=e.job_id)
         except InputError as e:
             raise CommandError(str(e)) from None
         self.stdout.write(self.style.SUCCESS(f"Shop {shop.name!r}: catalog {summary}; video #{video.pk} "
@@ -89,5 +98,5 @@ class Command(BaseCommand):
         elif not no_job:
             self.stdout.write("  job: not queued, the video already has one (--rerun to process it again)")
         self.stdout.write(f"  open http://127.0.0.1:8000/videos/{video.pk}/ and log in as:")
-        for username, password, role in USERS:
-            self.stdout.write(f"    {username:9s} / {password:20s} ({role})")
+        for username, password, _, what in USERS:
+            self.stdout.write(f"    {username:9s} / {password:20s} ({what})")
