@@ -85,7 +85,7 @@ class LocalizationResult:
     options: dict[str, Any] = field(default_factory=dict)
     curves: ScoreCurves | None = None
     evidence: "Evidence | None" = None
-    threshold: float = 0.0
+    threshold: float = 0.5  # contract 1's value when a result names none
     candidates: list[Interval] = field(default_factory=list)
 
     def to_json(self) -> dict:
