@@ -30,7 +30,7 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
-@extend_schema_field({"type": "string", "pattern": "^[-a-zA-Z0-9_]+$", "maxLength": 80})
+@extend_schema_field({"type": "string", "pattern": "^[-a-zA-Z0-9_]*$", "maxLength": 80})  # empty: no filter
 class SlugFilter(django_filters.CharFilter):
     field_class = forms.SlugField  # letters, digits, - and _ only (so no NUL or control bytes)
 

@@ -305,6 +305,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Videos, jobs, products, product intervals (optimistic locking with `version`) and exports.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "webapp.api_schema.complete_error_responses"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -23,6 +23,10 @@ urlpatterns = [
     path("", include("webapp.embeds.urls")),  # viewer links and the sites that may embed the viewer
 ]
 
+handler400 = "webapp.api_errors.bad_request"
+handler404 = "webapp.api_errors.not_found"
+handler500 = "webapp.api_errors.server_error"
+
 if settings.SERVE_MEDIA:
     # Range-aware and shop-scoped (video seeking needs HTTP Range).
     from webapp.videos.views import serve_media

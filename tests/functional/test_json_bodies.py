@@ -79,3 +79,22 @@ def test_a_good_json_edit_still_works(personas, interval):
     raw = f'{{"version": {interval.version}, "start_s": 0.25}}'
     response = send(personas.client(personas.reviewer), "patch", f"/api/intervals/{interval.pk}/", raw)
     assert response.status_code == 200 and response.json()["start_s"] == 0.25
+
+
+WRITES = [  # (method, url template, body with {value} where a number goes)
+    ("post", "/api/intervals/{iv}/split/", '{{"version": 1, "at": {value}}}'),
+    ("post", "/api/intervals/bulk-accept/", '{{"video": {video}, "min_score": {value}}}'),
+    ("post", "/api/intervals/", '{{"video": {video}, "product_id": "BAN", "start_s": {value}, "end_s": 2}}'),
+    ("patch", "/api/intervals/{iv}/", '{{"version": 1, "end_s": {value}}}'),
+]
+
+
+@pytest.mark.parametrize("method,url,body", WRITES, ids=[w[1] for w in WRITES])
+@pytest.mark.parametrize("value", ["NaN", "-Infinity", '"Infinity"', "[" * 50_000])
+def test_every_interval_write_refuses_non_finite_numbers_and_deep_nesting(method, url, body, value, personas,
+                                                                         interval, processed):
+    before = sorted(processed.intervals.values_list("pk", "start_s", "end_s", "status", "version"))
+    raw = body.format(value=value, video=processed.pk)
+    response = send(personas.client(personas.reviewer), method, url.format(iv=interval.pk), raw)
+    assert response.status_code == 400, response.content[:300]
+    assert sorted(processed.intervals.values_list("pk", "start_s", "end_s", "status", "version")) == before

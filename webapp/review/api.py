@@ -238,6 +238,13 @@ class ReviewErrors:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         return super().handle_exception(exc)
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        # The export's CSV/VTT renderers render text only: errors and OPTIONS answers are JSON.
+        if isinstance(response, Response) and isinstance(response.data, (dict, list)) \
+                and not isinstance(getattr(request, "accepted_renderer", None), JSONRenderer):
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
     def require_reviewer(self, shop):
         if not shop.can_review(self.request.user):
             raise PermissionDenied("only reviewers and admins of this shop edit intervals")
@@ -355,7 +362,7 @@ class VideoReviewViewSet(ReviewErrors, viewsets.GenericViewSet):
                     .prefetch_related("images").order_by("product_id"))
         ivs = Interval.objects.filter(video=video).select_related("product").order_by("start_s", "end_s", "pk")
         return Response({
-            "video": TimelineVideoSerializer(video).data,
+            "video": TimelineVideoSerializer(video, context={"request": request}).data,  # url: absolute
             "can_review": video.shop.can_review(request.user),
             "threshold": threshold_of(video),
             "products": LaneProductSerializer(products, many=True).data,
