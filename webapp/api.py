@@ -123,7 +123,7 @@ class VideoViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(responses={200: dict},
                    description="A JSON artefact of the latest succeeded job: result, curves, or a key of "
-                               "the pipeline's extras (transcript, screen_text, tracklets...).")
+                               "the pipeline's evidence (boxes, shots, tracklets, transcript, screen_text).")
     @action(detail=True, methods=["get"], url_path=r"artefacts/(?P<name>[A-Za-z0-9_-]+)")
     def artefact(self, request, pk=None, name=None):
         data = self.get_object().load_artefact(name)

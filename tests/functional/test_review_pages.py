@@ -285,29 +285,12 @@ def test_the_viewer_shows_the_published_intervals_and_streams_with_ranges(world)
     assert Client().get(thumb).status_code == 200
 
 
-def test_boxes_in_pixels_are_normalised_to_the_frame():
-    from types import SimpleNamespace
+def test_boxes_come_in_frame_units_from_the_evidence_and_other_shapes_are_left_out():
+    from ml.types import Boxes, Evidence
+    from webapp.review.artefacts import evidence_boxes
 
-    from webapp.review.artefacts import normalise_boxes
-
-    v = SimpleNamespace(width=1280, height=720)
-    out = normalise_boxes([{"t": 1.0, "xyxy": [64, 36, 320, 180], "track_id": 3}, [0.5, 0, 0, 640, 360]], v, 640)
-    assert out == [[0.5, 0.0, 0.0, 1.0, 1.0, -1], [1.0, 0.1, 0.1, 0.5, 0.5, 3]]
-    assert normalise_boxes(None, v) == []
-
-
-def test_the_players_poster_is_a_frame_where_a_product_is_shown(world):
-    """The test video opens on 3 s of plain grey, as the demo opens on a title card."""
-    import numpy as np
-    from PIL import Image
-
-    c = client_for(world, "seller")
-    poster_url = reverse("review:poster", args=[world.video.pk])
-    for page in ("review:timeline", "review:focus", "videos:detail"):
-        assert f'poster="{poster_url}"' in c.get(reverse(page, args=[world.video.pk])).content.decode(), page
-    r = c.get(poster_url)
-    assert r.status_code == 200 and r["Content-Type"] == "image/jpeg"
-    frame = np.asarray(Image.open(io.BytesIO(b"".join(r.streaming_content))).convert("L"), dtype=np.float32)
-    assert frame.std() > 8  # a photo on the shelf background, not the plain card (std about 0)
-    t = clips.poster_time(world.video)
-    assert any(a <= t < b for a, b, _ in test_media.SCRIPT)
+    boxes = Boxes([1.0, 0.5], [[0.1, 0.1, 0.5, 0.5], [0.0, 0.0, 1.0, 1.0]], [3, -1])
+    rows = Evidence(boxes=boxes).to_json()["boxes"]
+    assert evidence_boxes(rows) == [[0.5, 0.0, 0.0, 1.0, 1.0, -1], [1.0, 0.1, 0.1, 0.5, 0.5, 3]]
+    assert evidence_boxes([{"t": 1.0, "xyxy": [64, 36, 320, 180], "track_id": 3}]) == []
+    assert evidence_boxes(None) == []

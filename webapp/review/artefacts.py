@@ -37,8 +37,7 @@ def compact_curves_path(video) -> str | None:
 def evidence(video) -> dict:
     """What the evidence panel shows at any time of the video."""
     curves = video.load_artefact("curves") or {}
-    result = video.load_artefact("result") or {}
-    boxes = normalise_boxes(video.load_artefact("boxes"), video, (result.get("options") or {}).get("max_side"))
+    boxes = evidence_boxes(video.load_artefact("boxes"))
     return {
         "times": curves.get("times", []), "modalities": curves.get("modalities", {}),
         "transcript": video.load_artefact("transcript") or [],
@@ -48,38 +47,13 @@ def evidence(video) -> dict:
     }
 
 
-def normalise_boxes(raw, video, max_side=None) -> list:
-    """Tracklet boxes as ``[t, x0, y0, x1, y1, track_id]`` in 0..1 of the frame, sorted by time.
+def evidence_boxes(raw) -> list:
+    """The boxes artefact as the pipeline writes it (``ml.types.Evidence``: ``[t, x0, y0, x1, y1,
+    track_id]`` in 0..1 of the frame, sorted by time); [] when there is none or it has another shape
+    (an artefact of an older pipeline)."""
+    from ml.types import Evidence
 
-    Accepts the shapes the pipeline may write: a list of dicts (``t``, ``xyxy``, ``track_id`` or
-    ``tracker_id``), a dict of columns, or a list of lists ``[t, x0, y0, x1, y1, (id)]``. Pixel
-    coordinates are taken relative to the decoded size (``max_side`` scaling) or the video's."""
-    if not raw:
+    try:
+        return Evidence.from_json({"boxes": raw or []}).boxes.to_rows()
+    except ValueError:
         return []
-    rows = []
-    if isinstance(raw, dict) and "xyxy" in raw:
-        ids = raw.get("tracker_id") or raw.get("track_id") or [-1] * len(raw["xyxy"])
-        raw = [{"t": t, "xyxy": b, "track_id": i} for t, b, i in zip(raw.get("t", []), raw["xyxy"], ids)]
-    for r in raw if isinstance(raw, list) else []:
-        if isinstance(r, dict):
-            box = r.get("xyxy") or r.get("box")
-            t = r.get("t", r.get("time_s"))
-            tid = r.get("track_id", r.get("tracker_id", -1))
-        elif isinstance(r, (list, tuple)) and len(r) >= 5:
-            t, box, tid = r[0], r[1:5], (r[5] if len(r) > 5 else -1)
-        else:
-            continue
-        if t is None or not box or len(box) != 4:
-            continue
-        rows.append([float(t), *map(float, box), int(tid if tid is not None else -1)])
-    if not rows:
-        return []
-    big = max(max(r[3], r[4]) for r in rows)
-    if big > 1.5:  # pixels
-        w, h = float(video.width or 1), float(video.height or 1)
-        if max_side and max(w, h) > max_side:
-            k = max_side / max(w, h)
-            w, h = w * k, h * k
-        rows = [[r[0], r[1] / w, r[2] / h, r[3] / w, r[4] / h, r[5]] for r in rows]
-    rows.sort(key=lambda r: r[0])
-    return [[round(x, 4) if isinstance(x, float) else x for x in r] for r in rows]
