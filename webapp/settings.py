@@ -84,6 +84,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The test database is a file, not memory, so a worker process in the integration tests sees it.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(
         "SHOPFOCUS_SQLITE_TEST_NAME", str(VAR_DIR / f"test_db.{os.getpid()}.sqlite3"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    if os.environ.get("SHOPFOCUS_DB_APPLICATION_NAME"):  # who holds a connection, in pg_stat_activity
+        DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ["SHOPFOCUS_DB_APPLICATION_NAME"]
+    if int(os.environ.get("SHOPFOCUS_DB_POOL_MAX") or 0) > 0:
+        # The web server (webapp/gunicorn.conf.py): a bounded psycopg pool per process, checked
+        # on checkout (a connection the server dropped is replaced). Workers keep plain connections.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1, "max_size": int(os.environ["SHOPFOCUS_DB_POOL_MAX"]), "timeout": 20}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -17,21 +17,10 @@ import pytest
 from django.db import connection
 
 from tests.conftest import use_broker
+from tests.servers import server_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("SHOPFOCUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
-
-
-def test_database_url() -> str:
-    s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{os.path.abspath(s['NAME'])}"
-    if "postgresql" in s["ENGINE"]:
-        auth = s["USER"] or ""
-        if s.get("PASSWORD"):
-            auth += f":{s['PASSWORD']}"
-        return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-    raise RuntimeError(f"no worker URL for {s['ENGINE']}")
 
 
 class Worker:
@@ -82,7 +71,7 @@ def start_worker(transactional_db, settings, tmp_path):
         env = dict(os.environ)
         env.update({
             "DJANGO_SETTINGS_MODULE": "webapp.settings",
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": server_database_url(),
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),
             "SHOPFOCUS_VAR_DIR": str(tmp_path / "worker-var"),
             "SHOPFOCUS_HEARTBEAT_S": "1",
