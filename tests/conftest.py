@@ -22,6 +22,14 @@ def _isolated_media(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast personas
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """The API's rate-limit counters live in the cache: every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _memory_broker():
     from webapp.celery import app

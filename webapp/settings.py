@@ -3,6 +3,7 @@ Celery broker (kombu's filesystem transport under var/broker/) with a real worke
 Configured: ``DATABASE_URL=postgres://...`` and ``CELERY_BROKER_URL=redis://...``."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "webapp.catalog",
     "webapp.videos",
     "webapp.review",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -51,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the locked page (429)
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -94,6 +97,30 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": 1, "max_size": int(os.environ["SHOPFOCUS_DB_POOL_MAX"]), "timeout": 20}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The cache holds the API's rate-limit counters: per process by default, shared through Redis
+# when SHOPFOCUS_CACHE_URL=redis://... (several gunicorn workers or hosts).
+_CACHE_URL = os.environ.get("SHOPFOCUS_CACHE_URL", "")
+CACHES = {"default": (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+    if _CACHE_URL.startswith(("redis://", "rediss://", "unix://"))
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "shopfocus"})}
+
+# Login lockout (django-axes): a username tried from one client address fails
+# AXES_FAILURE_LIMIT times -> that pair is locked for AXES_COOLOFF_MINUTES (429, the locked page),
+# the right password included. The pair, not the address alone, so one office behind one address
+# is not locked out by a colleague's typos; a success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("AXES_COOLOFF_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
+AXES_CLIENT_IP_CALLABLE = "webapp.throttles.client_ip"
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -205,6 +232,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["webapp.parsers.StrictJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "webapp.parsers.exception_handler",
+    # 429 with Retry-After past these rates; counted in the default cache (SHOPFOCUS_CACHE_URL:
+    # use Redis when several server processes share the limits).
+    "DEFAULT_THROTTLE_CLASSES": ["webapp.throttles.AnonThrottle", "webapp.throttles.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("SHOPFOCUS_API_RATE_ANON", "60/minute"),
+        "user": os.environ.get("SHOPFOCUS_API_RATE_USER", "1200/minute"),
+    },
+    "NUM_PROXIES": int(os.environ.get("SHOPFOCUS_NUM_PROXIES", 0)),  # reverse proxies in front of us
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": None,
 }

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import transaction
 
 from ml.catalog import load_catalog, read_csv_text, write_catalog
@@ -154,6 +155,33 @@ def _stage_loose_files(files, dest: str) -> None:
     os.unlink(raw_path)
 
 
+# The database's limits on what products.csv may hold (the model's max_length), by CSV column.
+_DB_LIMITS = {
+    "product_id": Product._meta.get_field("product_id").max_length,
+    "title": Product._meta.get_field("title").max_length,
+    "category": Category._meta.get_field("name").max_length,
+    "parent_category": Category._meta.get_field("name").max_length,
+    "description": None,
+}
+
+
+def check_fits_database(catalog: MlCatalog, csv_name: str = "products.csv") -> None:
+    """Raise InputError, naming the line and column, for a value the database cannot store:
+    longer than its column allows, or holding a NUL character (PostgreSQL text cannot).
+
+    ``load_catalog`` keeps one product per row in order, so product n is on line n + 2 (as in
+    its own messages)."""
+    for line, p in enumerate(catalog.products, start=2):
+        where = f"{csv_name} line {line}"
+        for column, limit in _DB_LIMITS.items():
+            value = getattr(p, column) or ""
+            if "\x00" in value:
+                raise InputError(f"{column} contains a NUL character (byte 0x00); remove it", path=where)
+            if limit is not None and len(value) > limit:
+                raise InputError(f"{column} is {len(value)} characters long; at most {limit} are allowed",
+                                 path=where)
+
+
 def validate_catalog_upload(files, workdir: str) -> MlCatalog:
     """Stage the uploaded files in ``workdir`` and load them with the pipeline's own validator."""
     files = list(files)
@@ -180,9 +208,24 @@ def validate_catalog_upload(files, workdir: str) -> MlCatalog:
         raise _scrub(e, staged) from None
 
 
-@transaction.atomic
 def apply_catalog(shop, catalog: MlCatalog) -> ImportSummary:
-    """Create or update the shop's products from a validated catalog; images are replaced."""
+    """Create or update the shop's products from a validated catalog; images are replaced.
+
+    All or nothing: one transaction; replaced image files are deleted only once it commits, and
+    the files it stored are deleted again if it fails."""
+    check_fits_database(catalog)
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            summary = _apply(shop, catalog, stored)
+    except BaseException:
+        for name in stored:
+            default_storage.delete(name)
+        raise
+    return summary
+
+
+def _apply(shop, catalog: MlCatalog, stored: list[str]) -> ImportSummary:
     summary = ImportSummary()
     categories: dict[str, Category] = {}
 
@@ -209,12 +252,14 @@ def apply_catalog(shop, catalog: MlCatalog) -> ImportSummary:
         else:
             summary.updated += 1
             for old in product.images.all():
-                old.image.delete(save=False)
+                transaction.on_commit(lambda name=old.image.name: default_storage.delete(name))
                 old.delete()
         for position, path in enumerate(p.images):
             with open(path, "rb") as f:
                 img = ProductImage(product=product, position=position)
-                img.image.save(f"{position}{os.path.splitext(path)[1].lower()}", File(f), save=True)
+                img.image.save(f"{position}{os.path.splitext(path)[1].lower()}", File(f), save=False)
+                stored.append(img.image.name)
+                img.save()
             summary.images += 1
     return summary
 
