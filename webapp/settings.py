@@ -151,6 +151,11 @@ FILE_UPLOAD_HANDLERS = ["webapp.videos.uploads.StreamingHashUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
 DATA_UPLOAD_MAX_NUMBER_FILES = 2000
 SHOPFOCUS_MAX_UPLOAD_BYTES = int(os.environ.get("SHOPFOCUS_MAX_UPLOAD_BYTES", 4 * 1024**3))
+# The browser sends a resumable upload in PATCH requests of this size (a lost one is resent whole
+# only when the server kept none of it; the server keeps what arrived).
+SHOPFOCUS_UPLOAD_CHUNK_BYTES = int(os.environ.get("SHOPFOCUS_UPLOAD_CHUNK_BYTES", 64 * 1024**2))
+# An unfinished resumable upload nobody touched for this long is removed (the reaper does it).
+SHOPFOCUS_UPLOAD_EXPIRES_S = float(os.environ.get("SHOPFOCUS_UPLOAD_EXPIRES_S", 2 * 86400))
 SHOPFOCUS_VIDEO_EXTENSIONS = env_list("SHOPFOCUS_VIDEO_EXTENSIONS", ".mp4,.mov,.m4v,.mkv,.webm,.avi")
 SHOPFOCUS_VIDEO_MIME_TYPES = env_list(
     "SHOPFOCUS_VIDEO_MIME_TYPES",

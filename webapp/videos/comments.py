@@ -27,10 +27,11 @@ class CommentsImport:
     rows: list[dict]  # fields of Comment
     skipped_lines: list[int]  # line numbers (header = 1) of rows after the end of the video
     duration_s: float | None = None
+    name: str = "comments.csv"  # the file's name as the seller knows it
 
-    def report(self, name: str = "comments.csv") -> str:
+    def report(self) -> str:
         """One sentence for the seller: what was imported and which lines were skipped."""
-        text = f"{len(self.rows)} comment(s) imported from {name}"
+        text = f"{len(self.rows)} comment(s) imported from {self.name}"
         if self.skipped_lines:
             lines = ", ".join(map(str, self.skipped_lines[:20])) + (" ..." if len(self.skipped_lines) > 20 else "")
             text += (f"; {len(self.skipped_lines)} row(s) after the end of the video ({self.duration_s:.1f} s) "
@@ -71,7 +72,7 @@ def parse_comments_file(path: str, duration_s: float | None, *, display_name: st
             skipped.append(line)
             continue
         rows.append({"time_s": t, "user": (row.get("user") or "").strip()[:200], "text": body})
-    return CommentsImport(rows, skipped, duration_s)
+    return CommentsImport(rows, skipped, duration_s, display_name)
 
 
 def store_comments(video: Video, parsed: CommentsImport) -> int:

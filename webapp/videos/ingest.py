@@ -155,7 +155,7 @@ def create_video(shop, user, source, *, name: str, title: str = "", comments=Non
     except BaseException:
         remove_quietly(video.file.path)
         raise
-    outcome.duplicates = list(Video.objects.filter(shop=shop, sha256=digest).exclude(pk=video.pk).order_by("pk"))
+    outcome.duplicates = list(video.duplicates())
     return outcome
 
 

@@ -14,7 +14,7 @@ from webapp.accounts.models import Shop
 from webapp.review import services as review_services
 from webapp.review.models import Interval
 
-from . import ingest, lifecycle
+from . import ingest, lifecycle, tus
 from .comments import replace_comments
 from .media import ranged_file_response
 from .storage import StorageFull
@@ -37,6 +37,7 @@ def _upload_page(request, shop, error=None, status=200):
     return render(request, "videos/upload.html", {
         "shop": shop, "error": error, "max_bytes": settings.SHOPFOCUS_MAX_UPLOAD_BYTES,
         "extensions": ",".join(settings.SHOPFOCUS_VIDEO_EXTENSIONS),
+        "chunk_bytes": settings.SHOPFOCUS_UPLOAD_CHUNK_BYTES,
     }, status=status)
 
 
@@ -56,11 +57,22 @@ def upload(request, slug):
     try:
         if upload_errors:
             raise next(iter(upload_errors.values()))
-        uploaded = files.get("file")
-        if uploaded is None:
-            raise InputError("no video file was sent: choose a video file")
-        outcome = ingest.create_video(shop, request.user, uploaded, name=uploaded.name,
-                                      title=request.POST.get("title", ""), comments=files.get("comments"))
+        title, comments = request.POST.get("title", ""), files.get("comments")
+        if request.POST.get("upload"):  # a finished resumable upload (static/js/upload.js, tus)
+            resumable = tus.finished_upload(request.user, shop, request.POST["upload"])
+            try:
+                outcome = ingest.create_video(shop, request.user, resumable.path, name=resumable.filename,
+                                              title=title, comments=comments)
+            except (InputError, StorageFull):
+                resumable.discard()
+                raise
+            resumable.discard()
+        else:
+            uploaded = files.get("file")
+            if uploaded is None:
+                raise InputError("no video file was sent: choose a video file")
+            outcome = ingest.create_video(shop, request.user, uploaded, name=uploaded.name, title=title,
+                                          comments=comments)
     except (InputError, StorageFull) as e:
         status = 507 if isinstance(e, StorageFull) else 400
         error = f"{e}; nothing was kept" if isinstance(e, StorageFull) else str(e)
@@ -85,11 +97,11 @@ def _uploaded_response(request, outcome):
             return JsonResponse({**body, "error": error, "job_status": "waiting for the job queue"}, status=503)
         return render(request, "videos/queue_unavailable.html", {"video": video, "shop": video.shop, "error": error,
                                                                    "warnings": notes}, status=503)
+    messages.success(request, f"Uploaded {video.title}; processing has been queued.")
+    for note in notes:  # shown on the video's page, where both the form and the script land
+        messages.warning(request, note[0].upper() + note[1:] + ".")
     if _wants_json(request):
         return JsonResponse(body, status=201)
-    messages.success(request, f"Uploaded {video.title}; processing has been queued.")
-    for note in notes:
-        messages.warning(request, note[0].upper() + note[1:] + ".")
     return redirect(url)
 
 
@@ -117,7 +129,7 @@ def upload_comments(request, pk):
     except InputError as e:
         messages.error(request, str(e))
     else:
-        messages.success(request, f"{parsed.report(os.path.basename(uploaded.name))}; re-run the job to use them.")
+        messages.success(request, f"{parsed.report()}; re-run the job to use them.")
     return redirect("videos:detail", pk=video.pk)
 
 
