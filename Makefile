@@ -11,7 +11,7 @@ DEBIAN_PACKAGES := ffmpeg espeak-ng sox chromium chromium-driver redis-server
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: all install system-deps redis run worker test test-fast bench bench-quick train train-seed clean-var
+.PHONY: all install system-deps redis run worker test test-fast bench bench-quick bench-memory train train-seed clean-var
 
 all: install
 
@@ -67,13 +67,19 @@ bench: install
 bench-quick: install
 	$(PYTHON) bench/run.py --quick $(BENCH_ARGS)
 
-# Fusion v1: features of training- and validation-split episodes (all four modalities and both
+# Peak RSS and real-time factor of a 10, 60 and 240 minute stream (part of `make bench`, long).
+bench-memory: install
+	$(PYTHON) bench/run.py --memory-curve $(BENCH_ARGS)
+
+# Fusion v1: features of training- and validation-split episodes, short ones and two 60-minute
+# streams of each split (manifest.json marks them "long"; the validation streams' product lists
+# are padded with never-shown training products) (all four modalities and both
 # seed-model features, so run `make train-seed` first when the seed models change), then the fit
 # (the test split is never used). The seed models (AsymNet, LXMERT-style fusion) train from real
 # photos; AsymNet keeps the step-1 weights that rank best on the validation products.
 train: install
-	$(PYTHON) bench/run.py --split train --episodes 12 --min-s 60 --max-s 120 --features-only --extra-args "--fusion none --modalities visual,speech,screen_text,comments --extra-visual asymnet,lxmert"
-	$(PYTHON) bench/run.py --split val --episodes 5 --min-s 60 --max-s 120 --features-only --extra-args "--fusion none --modalities visual,speech,screen_text,comments --extra-visual asymnet,lxmert"
+	$(PYTHON) bench/run.py --split train --episodes 12 --long 2 --min-s 60 --max-s 120 --features-only --extra-args "--fusion none --modalities visual,speech,screen_text,comments --extra-visual asymnet,lxmert"
+	$(PYTHON) bench/run.py --split val --episodes 5 --long 2 --min-s 60 --max-s 120 --features-only --extra-args "--fusion none --modalities visual,speech,screen_text,comments --extra-visual asymnet,lxmert"
 	$(PYTHON) -m ml train $(TRAIN_ARGS)
 
 train-seed: install

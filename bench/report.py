@@ -133,17 +133,21 @@ def markdown(report: dict) -> str:
     m = report["machine"]
     lines = [f"# ShopFocus benchmark ({report['split']} split)", "",
              f"- date: {report['date']}", f"- machine: {m['cores']} cores, {m['cpu']}, {m['python']}",
-             f"- suite: {report['n_episodes']} episodes, {report['video_min']:.1f} min of video, "
-             f"synth v{report['synth_version']}, seed {report['seed']}; generation {report['generation_s']:.0f} s "
-             f"(0 when cached); total {report['total_s'] / 60:.1f} min",
+             f"- suite: {report['n_episodes']} episodes ({report.get('n_long', 0)} long), "
+             f"{report['video_min']:.1f} min of video, synth v{report['synth_version']} "
+             f"(long streams v{report.get('long_version', '–')}), seed {report['seed']}; generation "
+             f"{report['generation_s']:.0f} s (0 when cached); total {report['total_s'] / 60:.1f} min",
              f"- extra localize args: `{report['extra_args'] or '(none)'}`"]
+    tm = report.get("timing")
+    if tm:
+        lines.append("- time spent (min): " + ", ".join(f"{k[:-2].replace('_', ' ')} {v / 60:.1f}" for k, v in tm.items()))
     if report.get("note"):
         lines.append(f"- note: {report['note']}")
     kinds = [k for k in ("short", "long") if any(r.get("kind", "short") == k for r in report["rows"])]
     for kind in kinds:
         rows = [r for r in report["rows"] if r.get("kind", "short") == kind]
         title = {"short": "Short episodes (2-3 min, 20-60 products)",
-                 "long": "Long episodes (60 min and more, 150+ products, 30 %+ with no product shown)"}[kind]
+                 "long": "Long streams (60 min, 150+ products with look-alikes, 30 %+ of the time no product shown)"}[kind]
         lines += ["", f"## {title}", "", "Ranking (Fashion Focus / Video2Shop recall, ActivityNet mAP) and cost:", ""]
         lines += ranking_table(rows)
         op = operating_table(rows)
@@ -157,6 +161,17 @@ def markdown(report: dict) -> str:
             for c, v in default["per_category"].items():
                 lines.append(f"| {c} | {v['n']} | {fmt(v['R@1'], True)} | {fmt(v['R@5'], True)} | "
                              f"{fmt(v['R@20'], True)} |")
+    mem = report.get("memory_curve")
+    if mem:
+        from bench.memory_curve import table
+
+        lines += ["", "## Memory and speed against video length", "",
+                  f"`python -m ml localize` (default settings) on streams looped with `ffmpeg -c copy` from "
+                  f"`{mem['source']}`, its {mem['products']}-product list as the catalog; peak RSS and CPU time "
+                  "from `os.wait4`. Budgets: 1.5 GB at every length, 30x real time at 60 min.", ""]
+        lines += table(mem["points"])
+        if mem.get("png"):
+            lines += ["", f"![memory and real-time factor against length]({mem['png']})"]
     if report.get("reliability_png"):
         lines += ["", "Reliability diagram of the default rows (interval scores as output against the share that "
                   f"match a true interval at tIoU 0.5): ![reliability diagram]({report['reliability_png']})"]

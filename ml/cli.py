@@ -46,9 +46,9 @@ def _localize(args) -> int:
     result.dump(args.out)
     if args.curves:
         save_curves(result.curves, args.curves)
-    if args.extras:
-        with open(args.extras, "w", encoding="utf-8") as f:
-            json.dump(result.extras, f)
+    if args.evidence:
+        with open(args.evidence, "w", encoding="utf-8") as f:
+            json.dump(result.evidence.to_json(), f)
     total = result.timings_s.get("total", 0.0)
     print(f"{len(result.intervals)} intervals, {result.duration_s:.1f} s of video in {total:.1f} s "
           f"({result.duration_s / max(total, 1e-9):.1f}x real time) -> {args.out}", file=sys.stderr)
@@ -82,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--asr-checkpoint", help="openai-whisper checkpoint file (GPU workers)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--curves", help="also write the score curves (.npz) for `evaluate --curves`")
-    p.add_argument("--features", help="also write the per-modality features (.npz) for `train`")
-    p.add_argument("--extras", help="also write transcript, screen text and tracklet boxes (.json)")
+    p.add_argument("--features", help="also write the features (.npz, ml.types.Features) for `train`")
+    p.add_argument("--evidence", help="also write the evidence: boxes, shots, tracklets, transcript, screen text (.json)")
     p.add_argument("--follow", action="store_true", help="follow a growing file or stream; emit intervals as they close")
     p.add_argument("--idle-timeout", type=float, default=30.0, help="with --follow: stop after this long without new data")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

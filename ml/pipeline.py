@@ -24,7 +24,8 @@ import numpy as np
 
 from .catalog import load_catalog
 from .comments import load_comments
-from .types import Catalog, LocalizationResult, ScoreCurves, TextEvents, Transcript
+from .types import (Catalog, Evidence, FeatureKey, Features, LocalizationResult, ScoreCurves, TextEvents,
+                    TrackletInfo, Transcript)
 
 Progress = Callable[[str, float], None]
 ALL_MODALITIES = ("visual", "speech", "screen_text", "comments")
@@ -68,6 +69,12 @@ class PipelineOptions:
                 raise ValueError(f"visual_mode must be one of {', '.join(VISUAL_FEATURES)}, got {mode!r}")
         if self.fps <= 0 or self.step_s <= 0:
             raise ValueError("fps and step_s must be positive")
+
+    def to_dict(self) -> dict:
+        """The options as JSON (stored on every result)."""
+        d = asdict(self)
+        d["modalities"], d["extra_visual"] = list(self.modalities), list(self.extra_visual)
+        return d
 
     @property
     def seed_modes(self) -> tuple[str, ...]:
@@ -141,21 +148,21 @@ def _per_step(frame_times: np.ndarray, scores: np.ndarray, times: np.ndarray, st
 
 def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, options: PipelineOptions,
                      duration_s: float, has_audio: bool, progress: Progress, clock: _Clock,
-                     start_s: float = 0.0, end_s: float | None = None):
+                     start_s: float = 0.0, end_s: float | None = None) -> tuple[Features, Evidence]:
     """Run the perception stages on [start_s, end_s or duration_s) of the video.
 
-    -> (times (T,), base features {name: (T,P)}, extras). Time steps are aligned to multiples of
-    ``step_s`` from 0, so segments processed one after another (``ml.streaming``) concatenate.
+    -> (Features, Evidence). Time steps are aligned to multiples of ``step_s`` from 0
+    (``Features.grid``), so segments processed one after another (``ml.streaming``) concatenate.
     """
     from .decode import iter_frames
 
     mods = set(options.modalities)
     step = options.step_s
     stop = duration_s if end_s is None else end_s
-    times = np.arange(start_s + step / 2, max(stop, start_s + step / 2 + 1e-6), step)
+    times = Features.grid(start_s, stop, step)
     span = max(stop - start_s, 1e-6)
-    base: dict[str, np.ndarray] = {}
-    extras: dict = {}
+    base: dict[FeatureKey, np.ndarray] = {}
+    evidence = Evidence()
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
     speech_future = None
@@ -194,14 +201,12 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
                 ev = analyzer.finish()
             # Both visual features come from the same pass; the fusion model picks one by
             # ``visual_mode`` (``select_features``), and training sees both.
-            base["visual"] = _per_step(ev.frame_times, ev.tracklet_scores, times, step)
-            base["visual_img"] = _per_step(ev.frame_times, ev.image_scores, times, step)
-            extras["boxes"] = ev.boxes
-            extras["shots"] = [float(s) for s in ev.shots.starts]
-            extras["tracklets"] = [{"track_id": int(t.track_id), "start_s": t.start_s, "end_s": t.end_s,
-                                    "category": t.category, "parent_category": t.parent_category}
-                                   for t in ev.tracklets]
-        screen = reader.finish() if reader else None
+            base[FeatureKey.VISUAL] = _per_step(ev.frame_times, ev.tracklet_scores, times, step)
+            base[FeatureKey.VISUAL_IMG] = _per_step(ev.frame_times, ev.image_scores, times, step)
+            evidence.boxes, evidence.shots = ev.boxes, ev.shots
+            evidence.tracklets = [TrackletInfo(int(t.track_id), t.start_s, t.end_s, t.category, t.parent_category)
+                                  for t in ev.tracklets]
+        evidence.screen_text = reader.finish() if reader else None
 
         transcript = Transcript.empty()
         if speech_future is not None:
@@ -211,6 +216,7 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
             clock.add("speech_wait", time.perf_counter() - t0)
             for k, v in speech_timings.items():
                 clock.add(k, v)
+        evidence.transcript = transcript
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -227,13 +233,13 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
             if "speech" in mods:
                 sources["speech"] = transcript_events(transcript, options.text_window_s, options.text_window_s / 2)
             if "screen_text" in mods:
-                sources["screen"] = screen if screen is not None else TextEvents.empty("screen_text")
+                sources["screen"] = evidence.screen_text if evidence.screen_text is not None \
+                    else TextEvents.empty("screen_text")
             if "comments" in mods:
                 sources["comments"] = comments if comments is not None else TextEvents.empty("comments")
             for name, events in sources.items():
-                scored = matcher.score(events, times, options.text_window_s)
-                base[f"{name}_sem"] = scored["semantic"]
-                base[f"{name}_lex"] = scored["lexical"]
+                for score, values in matcher.score(events, times, options.text_window_s).items():
+                    base[FeatureKey.text(name, score)] = values
             text_sources = sources
     if analyzer and options.seed_modes:
         from .seed.tracklets import SeedOptions, seed_scores
@@ -248,11 +254,8 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
                                     SeedOptions(window_s=analyzer.options.track_window_s),
                                     titles=[p.title for p in catalog.products])
         for mode, scores in per_frame.items():
-            base[f"visual_{mode}"] = _per_step(ev.frame_times, scores, times, step)
-    extras["transcript"] = [[round(w.start, 2), round(w.end, 2), w.text] for w in transcript.words]
-    if screen is not None:
-        extras["screen_text"] = [[round(float(t), 2), s] for t, s in zip(screen.t, screen.text)]
-    return times, base, extras
+            base[FeatureKey.visual(mode)] = _per_step(ev.frame_times, scores, times, step)
+    return Features(times, step, catalog.ids, base), evidence
 
 
 def _limit_threads(n: int) -> None:
@@ -270,11 +273,10 @@ def localize(video: str, catalog, comments: str | None = None,
              features_out: str | None = None) -> LocalizationResult:
     """Run every stage; ``catalog`` is a folder path or an ``ml.types.Catalog``.
 
-    ``features_out``: also save the base features and product ids as .npz (fusion training).
+    ``features_out``: also save the features as .npz (``Features.save``, what ``ml train`` reads).
     """
     from .decode import probe
-    from .fusion import FusionBundle, expand_features, select_features
-    from .localize import Localizer
+    from .scoring import Scorer
 
     options = options or PipelineOptions()
     progress = progress or (lambda stage, fraction: None)
@@ -287,37 +289,25 @@ def localize(video: str, catalog, comments: str | None = None,
         if not isinstance(catalog, Catalog):
             catalog = load_catalog(catalog)
         events = load_comments(comments, info.duration_s) if comments else None
-    bundle = None
-    if options.fusion != "none":  # fail before the expensive stages when no model is trained
-        bundle = FusionBundle.load(options.fusion)
-        model = bundle.for_modalities(options.modalities, options.visual_mode)
+    scorer = Scorer.load(options)  # fails before the expensive stages when no model is trained
     if options.seed_modes:
         from .seed.tracklets import preload
 
         preload(options.seed_modes)
 
-    times, base, extras = compute_features(video, catalog, events, options, info.duration_s,
-                                           info.has_audio, progress, clock)
-    ids = catalog.ids
+    features, evidence = compute_features(video, catalog, events, options, info.duration_s,
+                                          info.has_audio, progress, clock)
     if features_out:
-        np.savez_compressed(features_out, times=times, product_ids=np.asarray(ids),
-                            **{f"f_{k}": v for k, v in base.items()})
+        features.save(features_out)
     progress("fusion", 0.95)
     with clock.measure("fusion"):
-        if bundle is None:
-            fused, evidence = np.zeros((len(times), len(ids)), np.float32), {}
-        else:
-            names, X = expand_features(select_features(base, options.modalities, options.visual_mode))
-            fused, evidence = model.predict(names, X)
-        curves = ScoreCurves(times, options.step_s, ids, evidence, fused)
-        intervals = Localizer(bundle.localizer_options(options.modalities, options.visual_mode)).predict(curves) \
-            if bundle else []
+        curves = scorer.curves(features)
+        decision = scorer.decide(curves)
     clock.add("total", time.perf_counter() - t_start)
     progress("done", 1.0)
-    opts = asdict(options)
-    opts["modalities"] = list(options.modalities)
-    return LocalizationResult(video=str(video), duration_s=info.duration_s, intervals=intervals,
-                              timings_s=clock.timings, options=opts, curves=curves, extras=extras)
+    return LocalizationResult(video=str(video), duration_s=info.duration_s, intervals=decision.intervals,
+                              timings_s=clock.timings, options=options.to_dict(), curves=curves,
+                              evidence=evidence, threshold=decision.threshold, candidates=decision.candidates)
 
 
 def save_curves(curves: ScoreCurves, path: str) -> None:

@@ -20,17 +20,13 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import asdict
-
-import numpy as np
 
 from .catalog import load_catalog
 from .comments import load_comments
 from .errors import InputError
-from .fusion import FusionBundle, expand_features, select_features
-from .localize import Localizer
 from .pipeline import PipelineOptions, _Clock, compute_features
-from .types import LocalizationResult, ScoreCurves
+from .scoring import Scorer
+from .types import Evidence, Features, LocalizationResult
 
 
 def _probe_growing(video: str):
@@ -51,19 +47,16 @@ def follow(video: str, catalog_dir: str, out: str, comments: str | None = None,
     emit = emit or (lambda interval: print(json.dumps(interval.to_dict()), flush=True))
     catalog = load_catalog(catalog_dir)
     events = load_comments(comments) if comments else None
-    bundle = FusionBundle.load(options.fusion)
-    model = bundle.for_modalities(options.modalities, options.visual_mode)
-    loc_opts = bundle.localizer_options(options.modalities, options.visual_mode)
-    localizer = Localizer(loc_opts)
-    hold_s = loc_opts.max_gap_s + loc_opts.smooth_s + options.step_s
+    scorer = Scorer.load(options)
+    hold_s = scorer.settle_s + options.step_s
 
     clock = _Clock()
     done = 0.0
-    times: list[np.ndarray] = []
-    base: dict[str, list[np.ndarray]] = {}
+    so_far: Features | None = None
+    evidence: list[Evidence] = []
     emitted: set[tuple[str, float]] = set()
     last_growth, last_len = time.monotonic(), -1.0
-    curves, intervals = None, []
+    curves, decision = None, None
     while True:
         info = _probe_growing(video)
         length = info.duration_s if info is not None else None
@@ -77,19 +70,14 @@ def follow(video: str, catalog_dir: str, out: str, comments: str | None = None,
         elif finished and length is not None and length - done > options.step_s / 2:
             end = length
         if end is not None:
-            seg_times, seg_base, _ = compute_features(video, catalog, events, options, length, info.has_audio,
+            features, seg_evidence = compute_features(video, catalog, events, options, length, info.has_audio,
                                                       lambda *_: None, clock, start_s=done, end_s=end)
-            times.append(seg_times)
-            for k, v in seg_base.items():
-                base.setdefault(k, []).append(v)
+            so_far = features if so_far is None else Features.concatenate([so_far, features])
+            evidence.append(seg_evidence)
             done = end
-            all_times = np.concatenate(times)
-            names, X = expand_features(select_features({k: np.concatenate(v) for k, v in base.items()},
-                                                       options.modalities, options.visual_mode))
-            fused, evidence = model.predict(names, X)
-            curves = ScoreCurves(all_times, options.step_s, catalog.ids, evidence, fused)
-            intervals = localizer.predict(curves)
-            for iv in intervals:
+            curves = scorer.curves(so_far)
+            decision = scorer.decide(curves)
+            for iv in decision.intervals:
                 key = (iv.product_id, round(iv.start_s, 3))
                 if (iv.end_s < done - hold_s or finished) and key not in emitted:
                     emitted.add(key)
@@ -100,13 +88,14 @@ def follow(video: str, catalog_dir: str, out: str, comments: str | None = None,
         time.sleep(poll_s)
     if last_len < 0:
         raise InputError(f"no decodable video appeared within {idle_timeout_s:.0f}s", path=video)
+    intervals = decision.intervals if decision else []
     for iv in intervals:  # whatever was still open at the end
         if (iv.product_id, round(iv.start_s, 3)) not in emitted:
             emit(iv)
-    opts = asdict(options)
-    opts["modalities"] = list(options.modalities)
     LocalizationResult(video=video, duration_s=done, intervals=intervals, timings_s=clock.timings,
-                       options=opts, curves=curves).dump(out)
+                       options=options.to_dict(), curves=curves, evidence=Evidence.concatenate(evidence),
+                       threshold=decision.threshold if decision else 0.0,
+                       candidates=decision.candidates if decision else []).dump(out)
     print(f"followed {done:.1f} s of video, {len(intervals)} intervals -> {out}", file=sys.stderr)
     return 0
 

@@ -22,7 +22,8 @@ import numpy as np
 from .fusion import (BASE_FEATURES, MODELS_DIR, VISUAL_FEATURES, FusionBundle, FusionModel, expand_features, select_features,
                      subset_key)
 from .localize import Localizer
-from .types import Interval, ScoreCurves
+from .scoring import Scorer
+from .types import Features, Interval, ScoreCurves
 
 # (modalities, visual_mode): the default pipeline and the Fashion Focus / ablation rows.
 SUBSETS = [
@@ -56,17 +57,14 @@ def _pairs(folder: str) -> list[tuple[str, str]]:
 
 
 def load_runs(folder: str) -> list[dict]:
-    """Every (features, truth) run under ``folder`` (see ``_pairs``)."""
+    """Every (features, truth) run under ``folder`` (see ``_pairs``): {"name", "features", "truth"}."""
     runs = []
     for path, truth_path in _pairs(folder):
         if not (os.path.isfile(path) and os.path.isfile(truth_path)):
             continue
-        with np.load(path, allow_pickle=False) as z:
-            base = {k[2:]: z[k] for k in z.files if k.startswith("f_")}
-            times, ids = z["times"], [str(x) for x in z["product_ids"]]
         with open(truth_path) as f:
             truth = [Interval.from_dict(d) for d in json.load(f)["intervals"]]
-        runs.append({"name": os.path.dirname(path), "times": times, "ids": ids, "base": base, "truth": truth})
+        runs.append({"name": os.path.dirname(path), "features": Features.load(path), "truth": truth})
     return runs
 
 
@@ -93,11 +91,8 @@ def mean_map(preds: list[list[Interval]], truths: list[list[Interval]]) -> float
 
 
 def fused_curves(run: dict, model: FusionModel, modalities, visual_mode: str) -> ScoreCurves:
-    """A run's features through a subset's fusion model -> its score curves."""
-    names, X = expand_features(select_features(run["base"], modalities, visual_mode))
-    fused, evidence = model.predict(names, X)
-    step = float(run["times"][1] - run["times"][0]) if len(run["times"]) > 1 else 1.0
-    return ScoreCurves(run["times"], step, run["ids"], evidence, fused)
+    """A run's features through a subset's fusion model -> its score curves (``ml.scoring``)."""
+    return Scorer(model, None, modalities, visual_mode).curves(run["features"])
 
 
 def missing_modalities(runs: list[dict], modalities, visual_mode: str) -> list[str]:
@@ -109,7 +104,7 @@ def missing_modalities(runs: list[dict], modalities, visual_mode: str) -> list[s
             need = {VISUAL_FEATURES[visual_mode]}
         else:
             need = {name for name, mod in BASE_FEATURES.items() if mod == m}
-        if any(not need & set(r["base"]) for r in runs):
+        if any(not need & set(r["features"].keys()) for r in runs):
             lacking.append(m if m != "visual" else f"visual ({VISUAL_FEATURES[visual_mode]})")
     return lacking
 
@@ -131,9 +126,10 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print) -> 
             continue
         Xs, ys = [], []
         for run in train_runs:
-            names, X = expand_features(select_features(run["base"], modalities, mode))
+            feats = run["features"]
+            names, X = expand_features(select_features(feats.arrays, modalities, mode))
             Xs.append(X.reshape(-1, X.shape[-1]))
-            ys.append(labels(run["times"], run["ids"], run["truth"]).reshape(-1))
+            ys.append(labels(feats.times, feats.product_ids, run["truth"]).reshape(-1))
         model = FusionModel(modalities, C).fit(names, np.concatenate(Xs), np.concatenate(ys))
         models[key] = model
         episodes = [(fused_curves(run, model, modalities, mode), run["truth"]) for run in val_runs]
@@ -170,8 +166,8 @@ def score_bundle(bundle_path: str, val_dir: str, log=print) -> dict[str, float]:
         key = subset_key(modalities, mode)
         if key not in bundle.models or missing_modalities(runs, modalities, mode):
             continue
-        model, loc = bundle.models[key], Localizer(bundle.localizer_options(modalities, mode))
-        preds = [loc.predict(fused_curves(run, model, modalities, mode)) for run in runs]
+        scorer = Scorer.from_bundle(bundle, modalities, mode)
+        preds = [scorer.decide(scorer.curves(run["features"])).intervals for run in runs]
         out[key] = round(mean_map(preds, [run["truth"] for run in runs]), 4)
         log(f"{key:45s} mAP(0.3:0.7)={out[key]:.3f} on {len(runs)} runs")
     return out

@@ -1,21 +1,19 @@
 """REST API (DRF, session auth + CSRF). Querysets are always limited to the user's shops, so
-another shop's objects answer 404. Interval updates carry ``version``; a stale one gets 409 with
-the current interval."""
+another shop's objects answer 404. The interval surface (edits with ``version``, 409 with the
+current interval, timeline reads, exports, corrections) lives in ``webapp.review.api``."""
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, routers, serializers, status, viewsets
+from rest_framework import routers, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from webapp import filters
 from webapp.accounts.models import Shop
 from webapp.catalog.models import Product
-from webapp.review import services as review_services
-from webapp.review.models import Correction, Interval
+from webapp.review import api as review_api
 from webapp.videos import lifecycle
 from webapp.videos.models import Comment, Job, Video
 
@@ -84,55 +82,6 @@ class CommentSerializer(serializers.ModelSerializer):
         fields = ["id", "time_s", "user", "text"]
 
 
-class IntervalSerializer(serializers.ModelSerializer):
-    product_id = serializers.CharField(source="product.product_id", read_only=True)
-    product_title = serializers.CharField(source="product.title", read_only=True)
-
-    class Meta:
-        model = Interval
-        fields = ["id", "video", "product", "product_id", "product_title", "start_s", "end_s", "score", "evidence",
-                  "status", "origin", "version", "job", "created", "updated"]
-        read_only_fields = ["score", "evidence", "origin", "version", "job", "created", "updated"]
-
-
-class IntervalUpdateSerializer(serializers.Serializer):
-    version = serializers.IntegerField(help_text="The version the change is based on; stale -> 409.")
-    start_s = serializers.FloatField(required=False)
-    end_s = serializers.FloatField(required=False)
-    status = serializers.ChoiceField(choices=Interval.Status.choices, required=False)
-    product = serializers.IntegerField(required=False, help_text="Product pk (same shop).")
-    product_id = serializers.CharField(required=False, help_text="Or the seller's product_id.")
-    action = serializers.ChoiceField(choices=Correction.Action.choices, required=False,
-                                     help_text="Name recorded in the audit log (e.g. split, merge).")
-
-
-class IntervalCreateSerializer(serializers.Serializer):
-    video = serializers.IntegerField()
-    product = serializers.IntegerField(required=False)
-    product_id = serializers.CharField(required=False)
-    start_s = serializers.FloatField()
-    end_s = serializers.FloatField()
-    status = serializers.ChoiceField(choices=Interval.Status.choices, default=Interval.Status.ACCEPTED)
-    action = serializers.ChoiceField(choices=Correction.Action.choices, default=Correction.Action.CREATE)
-
-
-class CorrectionSerializer(serializers.ModelSerializer):
-    user = serializers.CharField(source="user.username", default=None, read_only=True)
-
-    class Meta:
-        model = Correction
-        fields = ["id", "interval", "video", "user", "action", "before", "after", "created"]
-
-
-class ExportQuerySerializer(serializers.Serializer):
-    status = serializers.MultipleChoiceField(choices=Interval.Status.choices, required=False,
-                                             help_text="Only these statuses (default: all but rejected).")
-
-
-class VersionQuerySerializer(serializers.Serializer):
-    version = serializers.IntegerField(help_text="The version the deletion is based on; stale -> 409.")
-
-
 # --------------------------------------------------------------------------- viewsets
 class ShopViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ShopSerializer
@@ -178,26 +127,13 @@ class VideoViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(responses={200: dict},
                    description="A JSON artefact of the latest succeeded job: result, curves, or a key of "
-                               "the pipeline's extras (transcript, screen_text, tracklets...).")
+                               "the pipeline's evidence (boxes, shots, tracklets, transcript, screen_text).")
     @action(detail=True, methods=["get"], url_path=r"artefacts/(?P<name>[A-Za-z0-9_-]+)")
     def artefact(self, request, pk=None, name=None):
         data = self.get_object().load_artefact(name)
         if data is None:
             raise Http404
         return Response(data)
-
-    @extend_schema(responses={(200, "text/plain"): str}, parameters=[ExportQuerySerializer])
-    @action(detail=True, methods=["get"], url_path=r"export/(?P<fmt>csv|json|vtt)")
-    def export(self, request, pk=None, fmt=None):
-        """CSV, JSON (the CLI's result.json schema) or WebVTT chapters."""
-        video = self.get_object()
-        query = ExportQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        render_fn, ctype = review_services.EXPORTS[fmt]
-        resp = HttpResponse(render_fn(video, sorted(query.validated_data.get("status", ())) or None),
-                            content_type=ctype)
-        resp["Content-Disposition"] = f'attachment; filename="video-{video.pk}.intervals.{fmt}"'
-        return resp
 
 
 class JobViewSet(viewsets.ReadOnlyModelViewSet):
@@ -218,82 +154,12 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(JobSerializer(job).data, status=status.HTTP_200_OK if ok else status.HTTP_409_CONFLICT)
 
 
-class IntervalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Reviewers and admins edit; sellers read."""
-
-    serializer_class = IntervalSerializer
-    filterset_class = filters.IntervalFilter
-
-    def get_queryset(self):
-        return Interval.objects.visible_to(self.request.user).select_related("product")
-
-    def _require_reviewer(self, shop):
-        if not shop.can_review(self.request.user):
-            raise PermissionDenied("only reviewers and admins of this shop edit intervals")
-
-    @extend_schema(request=IntervalUpdateSerializer,
-                   responses={200: IntervalSerializer, 409: IntervalSerializer, 400: dict})
-    def partial_update(self, request, pk=None):
-        interval = self.get_object()
-        self._require_reviewer(interval.video.shop)
-        data = IntervalUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        changes = dict(data.validated_data)
-        version = changes.pop("version")
-        try:
-            interval = review_services.update_interval(interval.pk, request.user, changes, version)
-        except review_services.Conflict as e:
-            return self._conflict(e)
-        except review_services.EditError as e:
-            raise ValidationError({"detail": str(e)})
-        return Response(IntervalSerializer(interval).data)
-
-    @extend_schema(request=IntervalCreateSerializer, responses={201: IntervalSerializer})
-    def create(self, request):
-        data = IntervalCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        d = data.validated_data
-        video = get_object_or_404(Video.objects.visible_to(request.user), pk=d["video"])
-        self._require_reviewer(video.shop)
-        try:
-            interval = review_services.create_interval(video, request.user, d.get("product", d.get("product_id")),
-                                                       d["start_s"], d["end_s"], d["status"], d["action"])
-        except review_services.EditError as e:
-            raise ValidationError({"detail": str(e)})
-        return Response(IntervalSerializer(interval).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(parameters=[VersionQuerySerializer], responses={204: None, 409: IntervalSerializer})
-    def destroy(self, request, pk=None):
-        interval = self.get_object()
-        self._require_reviewer(interval.video.shop)
-        query = VersionQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        try:
-            review_services.delete_interval(interval.pk, request.user, query.validated_data["version"])
-        except review_services.Conflict as e:
-            return self._conflict(e)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-    def _conflict(self, e):
-        body = {"detail": str(e), "current": IntervalSerializer(e.current).data if e.current else None}
-        return Response(body, status=status.HTTP_409_CONFLICT)
-
-
-class CorrectionViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = CorrectionSerializer
-    filterset_class = filters.CorrectionFilter
-
-    def get_queryset(self):
-        return Correction.objects.filter(video__in=Video.objects.visible_to(self.request.user)).select_related("user")
-
-
 router = routers.DefaultRouter()
 router.register("shops", ShopViewSet, basename="shop")
 router.register("products", ProductViewSet, basename="product")
 router.register("videos", VideoViewSet, basename="video")
 router.register("jobs", JobViewSet, basename="job")
-router.register("intervals", IntervalViewSet, basename="interval")
-router.register("corrections", CorrectionViewSet, basename="correction")
+review_api.register(router)  # intervals, per-video review reads and exports, corrections
 
 
 def _api_auth_by_drf(patterns):

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from static/, so /api/docs/ works offline
     "webapp.accounts",
     "webapp.catalog",
     "webapp.videos",
@@ -253,6 +254,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Videos, jobs, products, product intervals (optimistic locking with `version`) and exports.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "webapp.videos.models.Job.Status",
         "IntervalStatusEnum": "webapp.review.models.Interval.Status",

@@ -129,16 +129,16 @@ class Tracker:
         s = self.options.kcf_scale
         return np.float32([x / s, y / s, (x + w) / s, (y + h) / s])
 
-    def update(self, frame: Frame, proposals: Proposals, embeddings: np.ndarray | None = None,
-               new_shot: bool = False) -> Proposals:
-        """Assign ``tracker_id`` to each proposal (a new object; the input is not changed).
+    def update(self, frame: Frame, proposals: Proposals, new_shot: bool = False) -> Proposals:
+        """The proposals with ``tracker_id`` set (a new object; the input is not changed).
 
-        ``embeddings`` (n,d) L2-normalised, aligned with ``proposals``, enables appearance
-        association. The result's first ``len(proposals)`` rows are the input boxes; after them
-        come KCF-carried boxes of unmatched tracks (``source="track"``). When an ``embed``
-        callable was given, ``self.last_embeddings`` holds (rows,d) for the whole result.
+        ``proposals.embeddings`` (n,d), when present, enables appearance association. The
+        result's first ``len(proposals)`` rows are the input boxes; after them come KCF-carried
+        boxes of unmatched tracks (``source="track"``), embedded through the ``embed`` callable
+        when one was given and the input has embeddings (else the result has none).
         """
         o = self.options
+        embeddings = proposals.embeddings
         if new_shot:
             self._end(self._live)
         small = self._small(frame.image) if o.use_kcf else None
@@ -196,22 +196,23 @@ class Tracker:
                 extra_boxes.append(c)
                 extra_ids.append(tr.id)
         self._end(ended)
-        out = Proposals(np.concatenate([proposals.xyxy, np.float32(extra_boxes).reshape(-1, 4)]),
-                        np.concatenate([proposals.confidence, np.full(len(extra_boxes), 0.5)]),
-                        np.full(n + len(extra_boxes), frame.index), np.full(n + len(extra_boxes), frame.t),
-                        np.concatenate([proposals.source, np.array(["track"] * len(extra_boxes), dtype=object)]),
-                        np.concatenate([ids, np.asarray(extra_ids, dtype=np.int64)]))
-        self.last_embeddings = embeddings
+        out_emb = embeddings
+        extra_emb = None
         if extra_boxes:
-            extra_emb = None
             if self.embed is not None and embeddings is not None:
                 extra_emb = self.embed([crop_box(frame.image, b) for b in extra_boxes])
-                self.last_embeddings = np.concatenate([embeddings, extra_emb])
+                out_emb = np.concatenate([embeddings, extra_emb])
+            else:
+                out_emb = None  # carried boxes without vectors: the rows would not align
             for k, (b, tid) in enumerate(zip(extra_boxes, extra_ids)):
                 tr = by_id[tid]
                 tr.add(frame.t, b, extra_emb[k] if extra_emb is not None else None, 0.5)
                 tr.missing = 1  # carried, not re-detected: still counts towards ending
-        return out
+        return Proposals(np.concatenate([proposals.xyxy, np.float32(extra_boxes).reshape(-1, 4)]),
+                         np.concatenate([proposals.confidence, np.full(len(extra_boxes), 0.5)]),
+                         np.full(n + len(extra_boxes), frame.index), np.full(n + len(extra_boxes), frame.t),
+                         np.concatenate([proposals.source, np.array(["track"] * len(extra_boxes), dtype=object)]),
+                         np.concatenate([ids, np.asarray(extra_ids, dtype=np.int64)]), out_emb)
 
     def _end(self, tracks: list[_Track]) -> None:
         for tr in tracks:

@@ -1,4 +1,4 @@
-"""python -m ml.synth --out DIR --split test --count 20 --seed 0 [--quick] [--jobs 2]"""
+"""python -m ml.synth --out DIR --split test --count 20 --seed 0 [--quick] [--jobs 2] [--long N --long-min 60]"""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from .episode import SYNTH_VERSION, generate_episode
+from .episode import SYNTH_VERSION
+from .longplan import LONG_VERSION
 from .sources import DataRootError, load_sources
-from .suite import EpisodeSpec, suite
+from .suite import EpisodeSpec, generate, long_suite, suite
 
 
 def _one(args: tuple[EpisodeSpec, str, str | None, str]) -> dict:
     spec, out, root, preset = args
     t = time.time()
-    paths = generate_episode(os.path.join(out, spec.name), spec.seed, spec.split, spec.difficulty,
-                             spec.domain, spec.duration_s, spec.size, data_root=root, preset=preset)
+    paths = generate(spec, os.path.join(out, spec.name), data_root=root, preset=preset)
     return {"name": spec.name, "seconds": round(time.time() - t, 1), **paths}
 
 
@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", default=None, help="data root (default: $SHOPFOCUS_DATA or ../shared/data)")
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument("--preset", default="veryfast", help="x264 preset")
+    p.add_argument("--long", type=int, default=0, help="also this many long streams (150+ products, 30 %%+ idle)")
+    p.add_argument("--long-min", type=float, default=60.0, help="length of each long stream in minutes")
     a = p.parse_args(argv)
     try:
         load_sources(a.data)
@@ -42,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     w, h = (int(x) for x in a.size.lower().split("x"))
-    specs = suite(a.count, a.seed, a.split, a.quick, (a.min_s, a.max_s), (w, h))
+    specs = suite(a.count, a.seed, a.split, a.quick, (a.min_s, a.max_s), (w, h)) if a.count else []
+    specs += long_suite(a.long, a.seed, a.split, a.long_min * 60, (w, h))
     jobs = [(s, a.out, a.data, a.preset) for s in specs]
     t = time.time()
     if a.jobs > 1 and len(jobs) > 1:
@@ -50,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             done = list(ex.map(_one, jobs))
     else:
         done = [_one(j) for j in jobs]
-    print(json.dumps({"synth_version": SYNTH_VERSION, "episodes": done,
+    print(json.dumps({"synth_version": SYNTH_VERSION, "long_version": LONG_VERSION, "episodes": done,
                       "seconds": round(time.time() - t, 1)}, indent=1))
     return 0
 

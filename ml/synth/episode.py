@@ -159,6 +159,9 @@ def _shots_for(seg: Segment, seg_idx: int, base: int, media: _Media, split: str,
             frames, clip_fps = media.clip(seg.clip, h)
             clip_frames = frames
             bg = render.background(frames[0], w, h, blur=12, dim=0.6) if frames else render.idle_background(rng, w, h)
+        elif seg.kind == "blank":  # long streams only: a black or plain transition frame
+            bg = np.full((h, w, 3), int(rng.integers(0, 40)) if rng.random() < 0.7 else int(rng.integers(60, 200)),
+                         np.uint8)
         else:
             bg = render.idle_background(rng, w, h) if rng.random() < 0.5 else media.backdrop(rng)
         if seg.caption:
@@ -234,6 +237,23 @@ def _write_catalog(plan: Plan, folder: str, rng) -> list[dict]:
     return [{"product_id": product_id_of(it.item_id), "item_id": it.item_id} for it in items]
 
 
+def write_texts(plan: Plan, out_dir: str, base: int) -> list[dict]:
+    """catalog/ (fresh), comments.csv and truth.json; returns the product id -> item id map."""
+    os.makedirs(out_dir, exist_ok=True)
+    cat_dir = os.path.join(out_dir, "catalog")
+    if os.path.isdir(cat_dir):
+        shutil.rmtree(cat_dir)
+    id_map = _write_catalog(plan, cat_dir, np.random.default_rng([base, 1]))
+    with open(os.path.join(out_dir, "comments.csv"), "w", newline="", encoding="utf-8") as f:
+        wr = csv.writer(f)
+        wr.writerow(["time_s", "user", "text"])
+        for t, u, text in plan.comments:
+            wr.writerow([f"{t:.2f}", u, text])
+    with open(os.path.join(out_dir, "truth.json"), "w", encoding="utf-8") as f:
+        json.dump({"intervals": plan.truth}, f, indent=1)
+    return id_map
+
+
 def _encode(out_path: str, wav_path: str, frames, size: tuple[int, int], render_fps: float,
             fps: int, preset: str) -> None:
     w, h = size
@@ -283,56 +303,54 @@ def generate_episode(out_dir: str, seed: int, split: str = "test", difficulty: s
     lv = LEVELS[difficulty]
     plan = plan_episode(sources, rng, split, difficulty, domain, float(duration_s), render_fps)
 
-    os.makedirs(out_dir, exist_ok=True)
-    cat_dir = os.path.join(out_dir, "catalog")
-    if os.path.isdir(cat_dir):
-        shutil.rmtree(cat_dir)
-    id_map = _write_catalog(plan, cat_dir, np.random.default_rng([base, 1]))
-
-    with open(os.path.join(out_dir, "comments.csv"), "w", newline="", encoding="utf-8") as f:
-        wr = csv.writer(f)
-        wr.writerow(["time_s", "user", "text"])
-        for t, u, text in plan.comments:
-            wr.writerow([f"{t:.2f}", u, text])
-    with open(os.path.join(out_dir, "truth.json"), "w", encoding="utf-8") as f:
-        json.dump({"intervals": plan.truth}, f, indent=1)
+    id_map = write_texts(plan, out_dir, base)
 
     wav, spoken = _narration(plan, float(duration_s), lv.snr_db, np.random.default_rng([base, 2]))
     media = _Media(sources, plan, split, w, h)
-    n_frames = int(round(duration_s * render_fps))
-
-    def frames():
-        seg_i, shots, si = -1, [], 0
-        for i in range(n_frames):
-            t = i / render_fps
-            while not shots or t >= shots[-1].end_s - 1e-9:
-                seg_i += 1
-                if seg_i >= len(plan.segments):
-                    break
-                shots, si = _shots_for(plan.segments[seg_i], seg_i, base, media, split, lv.aug, lv.shot_s), 0
-            while si < len(shots) - 1 and t >= shots[si].end_s - 1e-9:
-                si += 1
-            yield _draw(shots[si], t)
+    frames = _frames(plan, base, media, split, lv, int(round(duration_s * render_fps)), render_fps)
 
     video = os.path.join(out_dir, "video.mp4")
     with tempfile.TemporaryDirectory() as tmp:
         wav_path = os.path.join(tmp, "audio.wav")
         audio.write_wav(wav_path, wav)
-        _encode(video, wav_path, frames(), (w, h), render_fps, fps, preset)
+        _encode(video, wav_path, frames, (w, h), render_fps, fps, preset)
 
     meta = {"synth_version": SYNTH_VERSION, "seed": seed, "split": split, "difficulty": difficulty,
             "domain": domain, "duration_s": float(duration_s), "size": [w, h], "fps": fps,
             "render_fps": render_fps, "data_root": sources.root, "catalog_size": len(plan.catalog),
-            "products": id_map, "speech": spoken, "voice": plan.voice,
-            "segments": [{"kind": s.kind, "start_s": s.start_s, "end_s": s.end_s,
-                          "product_id": product_id_of(s.item.item_id) if s.item and s.kind == "exhibit" else "",
-                          "item_id": s.item.item_id if s.item else "", "caption": s.caption,
-                          "second": product_id_of(s.second.item_id) if s.second else "",
-                          "overlay": s.overlay.item_id if s.overlay else "",
-                          "clip": os.path.basename(s.clip)} for s in plan.segments],
+            "products": id_map, "speech": spoken, "voice": plan.voice, "segments": segments_meta(plan),
             "generation_s": round(time.time() - t_start, 2)}
+    return write_meta(out_dir, meta)
+
+
+def _frames(plan: Plan, base: int, media: _Media, split: str, lv, n_frames: int, render_fps: float):
+    """The episode's frames, one at a time (only the current segment's shots are held)."""
+    seg_i, shots, si = -1, [], 0
+    for i in range(n_frames):
+        t = i / render_fps
+        while not shots or t >= shots[-1].end_s - 1e-9:
+            seg_i += 1
+            if seg_i >= len(plan.segments):
+                break
+            shots, si = _shots_for(plan.segments[seg_i], seg_i, base, media, split, lv.aug, lv.shot_s), 0
+        while si < len(shots) - 1 and t >= shots[si].end_s - 1e-9:
+            si += 1
+        yield _draw(shots[si], t)
+
+
+def segments_meta(plan: Plan) -> list[dict]:
+    return [{"kind": s.kind, "start_s": s.start_s, "end_s": s.end_s,
+             "product_id": product_id_of(s.item.item_id) if s.item and s.kind == "exhibit" else "",
+             "item_id": s.item.item_id if s.item else "", "caption": s.caption,
+             "second": product_id_of(s.second.item_id) if s.second else "",
+             "overlay": s.overlay.item_id if s.overlay else "",
+             "clip": os.path.basename(s.clip)} for s in plan.segments]
+
+
+def write_meta(out_dir: str, meta: dict) -> dict:
+    """Write episode.json; returns the episode's paths."""
     with open(os.path.join(out_dir, "episode.json"), "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=1)
-    return {"dir": out_dir, "video": video, "catalog": cat_dir,
+    return {"dir": out_dir, "video": os.path.join(out_dir, "video.mp4"), "catalog": os.path.join(out_dir, "catalog"),
             "comments": os.path.join(out_dir, "comments.csv"),
             "truth": os.path.join(out_dir, "truth.json"), "meta": os.path.join(out_dir, "episode.json")}

@@ -74,7 +74,8 @@ OFFTOPIC_CAPTIONS = ("LIVE", "FOLLOW FOR MORE DEALS", "FREE SHIPPING THIS WEEK",
 
 @dataclass
 class Segment:
-    """One stretch of the timeline. kind: "exhibit", "clip", "distractor" or "idle"."""
+    """One stretch of the timeline. kind: "exhibit", "clip", "distractor", "idle" or (long
+    streams only) "blank" (a black or plain transition frame)."""
 
     kind: str
     start_s: float
@@ -103,6 +104,7 @@ class Plan:
     comments: list[tuple[float, str, str]]
     truth: list[dict]
     voice: dict = field(default_factory=dict)
+    notes: dict = field(default_factory=dict)  # long streams: exhibited ids, look-alikes, padding
 
 
 def _log_uniform(rng, lo, hi):
@@ -197,25 +199,7 @@ def plan_episode(sources: Sources, rng: np.random.Generator, split: str, difficu
         if kind == "exhibit":
             item = shows[k]
             k += 1
-            seg = Segment("exhibit", s, e, item)
-            if rng.random() < lv.p_caption:
-                seg.caption = (item.title if rng.random() < 0.7
-                               else f"{item.title.split(',')[0]} {rng.choice(CAPTION_PRICES).replace('{p}', _price(rng))}")
-            elif rng.random() < 0.3:
-                seg.caption = str(rng.choice(CAPTION_PRICES)).replace("{p}", _price(rng))
-            if e - s >= 8 and len(catalog) > 1 and rng.random() < lv.p_two:
-                cands = [c for c in catalog if c is not item]
-                seg.second = cands[int(rng.integers(len(cands)))]
-                a = _q(s + rng.uniform(0, (e - s) * 0.4), fps)
-                b = _q(min(e, a + max(3.0, rng.uniform(0.3, 0.7) * (e - s))), fps)
-                seg.second_span = (a, b)
-                truth.append({"product_id": product_id_of(seg.second.item_id), "start_s": a, "end_s": b,
-                              "category": seg.second.category})
-            if non_catalog and rng.random() < lv.p_overlay:
-                seg.overlay = non_catalog[int(rng.integers(len(non_catalog)))]
-            truth.append({"product_id": product_id_of(item.item_id), "start_s": s, "end_s": e,
-                          "category": item.category})
-            segments.append(seg)
+            segments.append(exhibit_segment(item, s, e, catalog, non_catalog, rng, lv, fps, truth))
         else:
             r = rng.random()
             if sources.distractor_videos and r < lv.p_clip:
@@ -227,7 +211,7 @@ def plan_episode(sources: Sources, rng: np.random.Generator, split: str, difficu
                 segments.append(Segment("idle", s, e))
             if rng.random() < 0.3:
                 segments[-1].caption = str(rng.choice(OFFTOPIC_CAPTIONS))
-    truth = _merge_truth(truth)
+    truth = merge_truth(truth)
 
     # ---- narration (desired start times; the renderer resolves overlaps)
     lines: list[Line] = []
@@ -236,32 +220,7 @@ def plan_episode(sources: Sources, rng: np.random.Generator, split: str, difficu
             if rng.random() < 0.35 and seg.end_s - seg.start_s > 2:
                 lines.append(Line(seg.start_s + rng.uniform(0, 1), str(rng.choice(OFFTOPIC_LINES)), "offtopic"))
             continue
-        it = seg.item
-        pid = product_id_of(it.item_id)
-        r = rng.random()
-        t0 = max(0.0, seg.start_s + rng.uniform(*lv.speech_offset))
-        if r < lv.p_name:
-            lines.append(Line(t0, str(rng.choice(NAME_LINES)).format(t=it.title), "name", pid))
-        elif r < lv.p_name + lv.p_desc:
-            lines.append(Line(t0, str(rng.choice(DESC_LINES)).format(d=describe(it)), "desc", pid))
-        else:
-            lines.append(Line(t0, str(rng.choice(OFFTOPIC_LINES)), "offtopic"))
-        t = t0 + 6.0
-        while t < seg.end_s - 3.0:
-            r = rng.random()
-            if r < 0.35:
-                lines.append(Line(t, str(rng.choice(FILLER_LINES)), "filler", pid))
-            elif r < 0.55:
-                lines.append(Line(t, str(rng.choice(DESC_LINES)).format(d=describe(it)), "desc", pid))
-            elif r < 0.55 + 0.25 * lv.p_name:
-                lines.append(Line(t, f"Again, this is the {it.title}.", "name", pid))
-            elif r < 0.8:
-                lines.append(Line(t, str(rng.choice(OFFTOPIC_LINES)), "offtopic"))
-            t += rng.uniform(6.0, 12.0)
-        if seg.second is not None and rng.random() < lv.p_name:
-            a, _ = seg.second_span
-            lines.append(Line(a + rng.uniform(0, 2), f"And next to it, the {seg.second.title}.", "name",
-                              product_id_of(seg.second.item_id)))
+        lines += exhibit_lines(seg, rng, lv)
     lines.sort(key=lambda x: x.start_s)
 
     # ---- viewers' comments: lagging, fragmentary, noisy
@@ -272,20 +231,8 @@ def plan_episode(sources: Sources, rng: np.random.Generator, split: str, difficu
     for seg in segments:
         if seg.kind != "exhibit":
             continue
-        n = int(rng.poisson(lv.comments_per_exh))
-        for _ in range(n):
-            it = seg.item if seg.second is None or rng.random() < 0.7 else seg.second
-            if rng.random() < lv.p_wrong_comment:
-                it = catalog[int(rng.integers(len(catalog)))]
-            tmpl = str(rng.choice(ITEM_COMMENTS))
-            text = tmpl.format(c=it.colour or "big", f=_fragment(it, rng), l=it.leaf or "item")
-            tc = seg.start_s + rng.uniform(2.0, 15.0)
-            if tc < duration_s:
-                comments.append((round(tc, 2), str(rng.choice(USERS)), text))
-    n_off = int(rng.poisson(lv.offtopic_comments_per_min * duration_s / 60))
-    for _ in range(n_off):
-        comments.append((round(float(rng.uniform(0, duration_s)), 2), str(rng.choice(USERS)),
-                         str(rng.choice(OFFTOPIC_COMMENTS))))
+        comments += exhibit_comments(seg, catalog, rng, lv, duration_s)
+    comments += offtopic_comments(rng, lv, duration_s)
     comments.sort(key=lambda c: c[0])
 
     voice = {"voice": str(rng.choice(["en-us", "en", "en-us+f3", "en+f2", "en-gb"])),
@@ -293,7 +240,95 @@ def plan_episode(sources: Sources, rng: np.random.Generator, split: str, difficu
     return Plan(catalog, segments, lines, comments, truth, voice)
 
 
-def _merge_truth(truth: list[dict]) -> list[dict]:
+# --------------------------------------------------------------------------- pieces shared with
+# the long-stream planner (ml.synth.longplan); each draws from ``rng`` in a fixed order
+
+
+def exhibit_segment(item: SourceItem, s: float, e: float, catalog: list[SourceItem], non_catalog: list[SourceItem],
+                    rng: np.random.Generator, lv: Difficulty, fps: float, truth: list[dict],
+                    pick_second=None) -> Segment:
+    """One exhibition of ``item`` in [s, e]: caption, maybe a second catalog product for part of
+    it (``pick_second(candidates, rng)``, uniform by default) and a non-catalog corner overlay.
+    Appends its true intervals to ``truth``."""
+    seg = Segment("exhibit", s, e, item)
+    if rng.random() < lv.p_caption:
+        seg.caption = (item.title if rng.random() < 0.7
+                       else f"{item.title.split(',')[0]} {rng.choice(CAPTION_PRICES).replace('{p}', _price(rng))}")
+    elif rng.random() < 0.3:
+        seg.caption = str(rng.choice(CAPTION_PRICES)).replace("{p}", _price(rng))
+    if e - s >= 8 and len(catalog) > 1 and rng.random() < lv.p_two:
+        cands = [c for c in catalog if c is not item]
+        seg.second = pick_second(item, cands, rng) if pick_second else cands[int(rng.integers(len(cands)))]
+        a = _q(s + rng.uniform(0, (e - s) * 0.4), fps)
+        b = _q(min(e, a + max(3.0, rng.uniform(0.3, 0.7) * (e - s))), fps)
+        seg.second_span = (a, b)
+        truth.append({"product_id": product_id_of(seg.second.item_id), "start_s": a, "end_s": b,
+                      "category": seg.second.category})
+    if non_catalog and rng.random() < lv.p_overlay:
+        seg.overlay = non_catalog[int(rng.integers(len(non_catalog)))]
+    truth.append({"product_id": product_id_of(item.item_id), "start_s": s, "end_s": e,
+                  "category": item.category})
+    return seg
+
+
+def exhibit_lines(seg: Segment, rng: np.random.Generator, lv: Difficulty) -> list[Line]:
+    """What the seller says during an exhibition: a lead line (the name, a description or
+    off-topic), then fillers, descriptions and repeats every 6-12 s, and the second product."""
+    lines: list[Line] = []
+    it = seg.item
+    pid = product_id_of(it.item_id)
+    r = rng.random()
+    t0 = max(0.0, seg.start_s + rng.uniform(*lv.speech_offset))
+    if r < lv.p_name:
+        lines.append(Line(t0, str(rng.choice(NAME_LINES)).format(t=it.title), "name", pid))
+    elif r < lv.p_name + lv.p_desc:
+        lines.append(Line(t0, str(rng.choice(DESC_LINES)).format(d=describe(it)), "desc", pid))
+    else:
+        lines.append(Line(t0, str(rng.choice(OFFTOPIC_LINES)), "offtopic"))
+    t = t0 + 6.0
+    while t < seg.end_s - 3.0:
+        r = rng.random()
+        if r < 0.35:
+            lines.append(Line(t, str(rng.choice(FILLER_LINES)), "filler", pid))
+        elif r < 0.55:
+            lines.append(Line(t, str(rng.choice(DESC_LINES)).format(d=describe(it)), "desc", pid))
+        elif r < 0.55 + 0.25 * lv.p_name:
+            lines.append(Line(t, f"Again, this is the {it.title}.", "name", pid))
+        elif r < 0.8:
+            lines.append(Line(t, str(rng.choice(OFFTOPIC_LINES)), "offtopic"))
+        t += rng.uniform(6.0, 12.0)
+    if seg.second is not None and rng.random() < lv.p_name:
+        a, _ = seg.second_span
+        lines.append(Line(a + rng.uniform(0, 2), f"And next to it, the {seg.second.title}.", "name",
+                          product_id_of(seg.second.item_id)))
+    return lines
+
+
+def exhibit_comments(seg: Segment, catalog: list[SourceItem], rng: np.random.Generator, lv: Difficulty,
+                     duration_s: float) -> list[tuple[float, str, str]]:
+    """Viewers' comments about an exhibition: lagging 2-15 s, fragments with typos, sometimes
+    naming another catalog product."""
+    out = []
+    n = int(rng.poisson(lv.comments_per_exh))
+    for _ in range(n):
+        it = seg.item if seg.second is None or rng.random() < 0.7 else seg.second
+        if rng.random() < lv.p_wrong_comment:
+            it = catalog[int(rng.integers(len(catalog)))]
+        tmpl = str(rng.choice(ITEM_COMMENTS))
+        text = tmpl.format(c=it.colour or "big", f=_fragment(it, rng), l=it.leaf or "item")
+        tc = seg.start_s + rng.uniform(2.0, 15.0)
+        if tc < duration_s:
+            out.append((round(tc, 2), str(rng.choice(USERS)), text))
+    return out
+
+
+def offtopic_comments(rng: np.random.Generator, lv: Difficulty, duration_s: float) -> list[tuple[float, str, str]]:
+    n_off = int(rng.poisson(lv.offtopic_comments_per_min * duration_s / 60))
+    return [(round(float(rng.uniform(0, duration_s)), 2), str(rng.choice(USERS)), str(rng.choice(OFFTOPIC_COMMENTS)))
+            for _ in range(n_off)]
+
+
+def merge_truth(truth: list[dict]) -> list[dict]:
     """One interval per exhibition; overlapping/touching ones of one product are merged."""
     by: dict[str, list[dict]] = {}
     for iv in truth:

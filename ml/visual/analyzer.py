@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..index import CatalogIndex
-from ..types import Catalog, Frame, Proposals, Shots, Tracklet, options_dict
+from ..types import Boxes, Catalog, Frame, Proposals, Shots, Tracklet, options_dict
 from ..structuring.proposals import ProposalOptions, Proposer
 from ..structuring.shots import ShotDetector, ShotOptions
 from ..structuring.tracking import Tracker, TrackerOptions, crop_box
@@ -72,7 +72,7 @@ class VisualEvidence:
     tracklet_scores: np.ndarray
     tracklets: list[Tracklet]
     shots: Shots
-    boxes: list[dict]
+    boxes: Boxes
     product_ids: list[str] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
     options: dict = field(default_factory=dict)
@@ -105,7 +105,7 @@ class VisualAnalyzer:
         self._pending: list[tuple[Frame, Proposals, bool]] = []
         self._times: list[float] = []
         self._img_scores: list[np.ndarray] = []
-        self._boxes: list[dict] = []
+        self._boxes: list[Boxes] = []
         self._first = True
 
     def update(self, frame: Frame) -> None:
@@ -135,17 +135,10 @@ class VisualAnalyzer:
         for frame, props, new_shot in self._pending:
             e = emb[row:row + len(props)]
             row += len(props)
-            if self.options.use_tracking:
-                out = self.tracker.update(frame, props, e, new_shot=new_shot)
-                e = self.tracker.last_embeddings
-            else:
-                out = props
-            per_frame.append((frame, out, e))
-            for k in range(len(out)):
-                if out.source[k] != "frame":
-                    self._boxes.append({"t": round(float(frame.t), 3),
-                                        "xyxy": [round(float(v), 1) for v in out.xyxy[k]],
-                                        "track_id": int(out.tracker_id[k]), "source": str(out.source[k])})
+            props = props.with_embeddings(e)
+            out = self.tracker.update(frame, props, new_shot=new_shot) if self.options.use_tracking else props
+            per_frame.append((frame, out, out.embeddings))
+            self._boxes.append(Boxes.from_proposals(out, self._frame_wh))
         t2 = time.perf_counter()
         # one search for the whole batch: per-call overhead (FAISS' OpenMP start-up) dominates
         # a search this small
@@ -211,6 +204,6 @@ class VisualAnalyzer:
             np.maximum.at(trk, rows_all, self.index.scores(np.concatenate(feats)))  # one search
         trk = np.where(np.isfinite(trk), trk, img).astype(np.float32)
         self.timings_s["tracklets"] += time.perf_counter() - t0
-        return VisualEvidence(times, img, trk, tracklets, self.shot_detector.finish(), self._boxes,
+        return VisualEvidence(times, img, trk, tracklets, self.shot_detector.finish(), Boxes.merge(self._boxes),
                               self.catalog.ids, dict(self.timings_s), options_dict(self.options),
                               self._vectors, self.index.owner_, self._frame_wh)

@@ -35,6 +35,12 @@
     if (parts.length > 3 || parts.some(function (p) { return !/^\d+(\.\d+)?$/.test(p); })) return NaN;
     return parts.reduce(function (acc, p) { return acc * 60 + parseFloat(p); }, 0);
   }
+  function errText(r) {
+    var d = r.data || {};
+    if (d.detail) return d.detail;
+    var k = Object.keys(d)[0];
+    return k ? k + ": " + [].concat(d[k]).join(" ") : "error " + r.status;
+  }
   function clamp(v, a, b) { return Math.max(a, Math.min(b, v)); }
   function csrf() { var m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/); return m ? decodeURIComponent(m[1]) : ""; }
   function urlFor(name, id) { return cfg.urls[name].replace("/intervals/0/", "/intervals/" + id + "/"); }
@@ -110,7 +116,7 @@
   }
   function load() {
     return api("GET", cfg.urls.data).then(function (r) {
-      if (!r.ok) { showAlert("Could not load the timeline: " + (r.data.message || r.status)); return; }
+      if (!r.ok) { showAlert("Could not load the timeline: " + errText(r)); return; }
       var d = r.data;
       S.fps = d.video.fps || 25;
       S.duration = Math.max(0.1, d.video.duration_s || video.duration || 0.1);
@@ -415,7 +421,7 @@
     if (!iv) return Promise.reject(new Error("that interval is gone"));
     var body = Object.assign({version: iv.version}, changes);
     return api("PATCH", urlFor("interval", id), body).then(function (r) {
-      if (r.ok) { setInterval_(r.data.interval); return r.data.interval; }
+      if (r.ok) { setInterval_(r.data); return r.data; }
       if (r.status === 409) {
         var current = r.data.current;
         var mine = Object.assign({}, snap(iv), changes);
@@ -427,7 +433,7 @@
           return null;
         });
       }
-      throw new Error(r.data.message || ("error " + r.status));
+      throw new Error(errText(r));
     });
   }
 
@@ -452,10 +458,10 @@
   function createIv(pid, a, b) {
     if (!S.canReview) return;
     return queue(function () {
-      return api("POST", cfg.urls.create, {product: pid, start_s: +a.toFixed(3), end_s: +b.toFixed(3), status: "accepted"}).then(function (r) {
-        if (!r.ok) throw new Error(r.data.message || r.status);
-        setInterval_(r.data.interval); select(r.data.interval.id);
-        record("add", [], [snap(r.data.interval)]);
+      return api("POST", cfg.urls.create, {video: cfg.video, product: pid, start_s: +a.toFixed(3), end_s: +b.toFixed(3), status: "accepted"}).then(function (r) {
+        if (!r.ok) throw new Error(errText(r));
+        setInterval_(r.data); select(r.data.id);
+        record("add", [], [snap(r.data)]);
         announce("Added an interval for " + S.productById.get(pid).title);
       });
     });
@@ -467,7 +473,7 @@
       var cur = S.intervals.get(iv.id);
       return api("DELETE", urlFor("interval", iv.id) + "?version=" + cur.version).then(function (r) {
         if (r.status === 409) { if (r.data.current) setInterval_(r.data.current); else removeInterval(iv.id); requestDraw(); throw new Error("the interval changed elsewhere; look again and retry"); }
-        if (!r.ok) throw new Error(r.data.message || r.status);
+        if (!r.ok) throw new Error(errText(r));
         removeInterval(iv.id); record("delete", before, []); requestDraw(); renderInspector();
       });
     });
@@ -479,7 +485,7 @@
     return queue(function () {
       return api("POST", urlFor("split", iv.id), {version: S.intervals.get(iv.id).version, at: +at.toFixed(3)}).then(function (r) {
         if (r.status === 409) { if (r.data.current) setInterval_(r.data.current); requestDraw(); throw new Error("the interval changed elsewhere; look again and retry"); }
-        if (!r.ok) throw new Error(r.data.message || r.status);
+        if (!r.ok) throw new Error(errText(r));
         r.data.intervals.forEach(setInterval_);
         record("split", before, r.data.intervals.map(snap)); requestDraw(); renderInspector();
         announce("Split at " + fmt(at));
@@ -500,7 +506,7 @@
       var a = S.intervals.get(iv.id), b = S.intervals.get(other.id);
       return api("POST", urlFor("merge", iv.id), {version: a.version, other: b.id, other_version: b.version}).then(function (r) {
         if (r.status === 409) { throw new Error("one of the two intervals changed elsewhere; reload and retry"); }
-        if (!r.ok) throw new Error(r.data.message || r.status);
+        if (!r.ok) throw new Error(errText(r));
         removeInterval(other.id); setInterval_(r.data.interval); select(r.data.interval.id);
         record("merge", before, [snap(r.data.interval)]); requestDraw();
         announce("Merged");
@@ -518,9 +524,9 @@
         return patch(id, {product: s.product, start_s: s.start_s, end_s: s.end_s, status: s.status});
       });
       else steps.push(function () {
-        return api("POST", cfg.urls.create, {product: s.product, start_s: s.start_s, end_s: s.end_s, status: s.status}).then(function (r) {
-          if (!r.ok) throw new Error(r.data.message || r.status);
-          S.idMap.set(s.id, r.data.interval.id); setInterval_(r.data.interval);
+        return api("POST", cfg.urls.create, {video: cfg.video, product: s.product, start_s: s.start_s, end_s: s.end_s, status: s.status}).then(function (r) {
+          if (!r.ok) throw new Error(errText(r));
+          S.idMap.set(s.id, r.data.id); setInterval_(r.data);
         });
       });
     });
@@ -529,7 +535,7 @@
         var id = resolve(s.id), cur = S.intervals.get(id);
         if (!cur) return null;
         return api("DELETE", urlFor("interval", id) + "?version=" + cur.version).then(function (r) {
-          if (!r.ok && r.status !== 409) throw new Error(r.data.message || r.status);
+          if (!r.ok && r.status !== 409) throw new Error(errText(r));
           if (r.status === 409) throw new Error("the interval changed elsewhere; undo stopped");
           removeInterval(id);
         });
@@ -565,8 +571,8 @@
     if (!ids.length) { showAlert("No proposal at or above " + S.conf.toFixed(2) + " in the lanes shown."); return; }
     var before = ids.map(function (id) { return snap(S.intervals.get(id)); });
     queue(function () {
-      return api("POST", cfg.urls.bulkAccept, {min_score: S.conf, ids: ids}).then(function (r) {
-        if (!r.ok) throw new Error(r.data.message || r.status);
+      return api("POST", cfg.urls.bulkAccept, {video: cfg.video, min_score: S.conf, ids: ids}).then(function (r) {
+        if (!r.ok) throw new Error(errText(r));
         r.data.intervals.forEach(setInterval_);
         var done = new Set(r.data.intervals.map(function (iv) { return iv.id; }));
         record("bulk accept", before.filter(function (b) { return done.has(b.id); }), r.data.intervals.map(snap));
@@ -947,11 +953,11 @@
     return s.product_id + " " + fmt(s.start_s) + "–" + fmt(s.end_s) + " " + s.status;
   }
   function loadHistory() {
-    return api("GET", cfg.urls.history + "?limit=100").then(function (r) {
+    return api("GET", cfg.urls.history + "&limit=100").then(function (r) {
       if (!r.ok) return;
       var ol = $("rv-history"); ol.textContent = "";
-      if (!r.data.corrections.length) { var li0 = document.createElement("li"); li0.className = "muted"; li0.textContent = "No corrections yet."; ol.appendChild(li0); }
-      r.data.corrections.forEach(function (c) {
+      if (!r.data.length) { var li0 = document.createElement("li"); li0.className = "muted"; li0.textContent = "No corrections yet."; ol.appendChild(li0); }
+      r.data.forEach(function (c) {
         var li = document.createElement("li");
         var when = new Date(c.created);
         var head = document.createElement("div"); head.className = "h-head";

@@ -144,9 +144,10 @@ def clip_for(video, segments: list[Segment], name: str) -> str:
     return out
 
 
-def product_segments(video, product, statuses) -> list[Segment]:
-    qs = video.intervals.filter(product=product, status__in=statuses).order_by("start_s")
-    return [Segment(iv.pk, iv.version, iv.start_s, iv.end_s) for iv in qs]
+def segments(intervals) -> list[Segment]:
+    """The pieces of a highlight clip, in time order."""
+    return sorted((Segment(iv.pk, iv.version, iv.start_s, iv.end_s) for iv in intervals),
+                  key=lambda s: (s.start_s, s.end_s))
 
 
 def zip_clips(video, items: list[tuple[str, str]]) -> str:
@@ -159,6 +160,43 @@ def zip_clips(video, items: list[tuple[str, str]]) -> str:
             for arcname, path in items:
                 z.write(path, arcname)
         os.replace(tmp, out)
+    return out
+
+
+# --------------------------------------------------------------------------- poster
+def poster_time(video) -> float:
+    """When a product is shown: the middle of the best published interval (confirmed first, then
+    by score), else the middle of the video."""
+    from .models import Interval
+
+    best = max(Interval.objects.published(video), default=None,
+               key=lambda iv: (iv.is_confirmed, iv.score, -iv.start_s))
+    if best is not None:
+        return round((best.start_s + best.end_s) / 2, 2)
+    return round(max(0.0, float(video.duration_s or 0)) / 2, 2)
+
+
+def poster(video, t: float) -> str:
+    """Absolute path of a JPEG of the frame at ``t`` (cached per video and time)."""
+    out = os.path.join(_cache_dir(video, "poster"), f"poster-{video.sha256[:16] or video.pk}-{t:.2f}.jpg")
+    if os.path.exists(out):
+        return out
+    import av
+
+    img = None
+    with av.open(video.file.path) as container:
+        stream = container.streams.video[0]
+        tb = float(stream.time_base)
+        container.seek(int(t / tb), stream=stream, backward=True, any_frame=False)
+        for frame in container.decode(stream):
+            img = frame
+            if frame.pts is None or float(frame.pts * tb) + 1e-3 >= t:
+                break
+    if img is None:
+        raise ClipError("the video has no frame to show as a poster")
+    tmp = out + ".part.jpg"
+    img.to_image().save(tmp, "JPEG", quality=85)
+    os.replace(tmp, out)
     return out
 
 

@@ -2,17 +2,51 @@
 
 An Interval is one exhibition of one product; ``version`` is bumped on every change and a
 change must name the version it was based on (optimistic locking, see services.update_interval).
-Every change by a person leaves a Correction (the audit log)."""
+Every change by a person leaves a Correction (the audit log).
+
+The status model (README, "What counts as reviewed"): an interval is *confirmed* by a person when
+it was accepted, edited, relabelled, merged or added (origin person); *rejected* ones are kept as
+negatives. Every output (viewer card, focus view, clips, the clips ZIP, the JSON/CSV/VTT exports)
+shows ``Interval.objects.published(video)``: the confirmed ones plus the machine's proposals
+scoring at least the job's calibrated threshold, never a rejected one."""
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from webapp.accounts.models import Shop
+
+DEFAULT_THRESHOLD = 0.5
+
+
+def threshold_of(video) -> float:
+    """The calibrated operating point of the video's latest succeeded job (0.5 without one)."""
+    from webapp.videos.models import Job
+
+    value = (Job.objects.filter(video=video, status=Job.Status.SUCCEEDED).order_by("-finished_at", "-pk")
+             .values_list("threshold", flat=True).first())
+    return DEFAULT_THRESHOLD if value is None else float(value)
 
 
 class IntervalQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self.filter(video__shop__in=Shop.objects.visible_to(user))
+
+    def confirmed(self):
+        """Accepted, edited, relabelled, merged (status edited) or added by a person."""
+        return self.filter(Interval.CONFIRMED_Q)
+
+    def published(self, video, statuses=None, threshold=None):
+        """What every output shows for ``video``: confirmed intervals plus proposals scoring at
+        least ``threshold`` (the job's, by default), in time order. ``statuses`` (a list of
+        Interval.Status values) asks for exactly those instead."""
+        qs = self.filter(video=video).select_related("product")
+        if statuses:
+            qs = qs.filter(status__in=list(statuses))
+        else:
+            threshold = threshold_of(video) if threshold is None else threshold
+            qs = qs.filter(Interval.CONFIRMED_Q | Q(status=Interval.Status.PROPOSED, score__gte=threshold))
+        return qs.order_by("start_s", "end_s", "pk")
 
     def untouched_machine(self):
         """Machine proposals nobody has accepted, rejected or edited: a re-run may replace them."""
@@ -43,6 +77,9 @@ class Interval(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
+    CONFIRMED_STATUSES = (Status.ACCEPTED, Status.EDITED)
+    CONFIRMED_Q = Q(status__in=CONFIRMED_STATUSES) | (Q(origin=Origin.PERSON) & ~Q(status=Status.REJECTED))
+
     objects = IntervalQuerySet.as_manager()
 
     class Meta:
@@ -59,8 +96,10 @@ class Interval(models.Model):
     def duration_s(self) -> float:
         return self.end_s - self.start_s
 
-    def overlaps(self, other) -> bool:
-        return self.start_s < other.end_s and other.start_s < self.end_s
+    @property
+    def is_confirmed(self) -> bool:
+        return self.status in self.CONFIRMED_STATUSES or (
+            self.origin == self.Origin.PERSON and self.status != self.Status.REJECTED)
 
     def snapshot(self) -> dict:
         """The editable state, as stored in Correction.before / after."""
@@ -75,12 +114,15 @@ class Interval(models.Model):
         }
 
     def to_result_dict(self) -> dict:
-        """One interval in the CLI's result.json schema."""
+        """One interval in the CLI's result.json schema, plus who decided it and the title."""
         return {
             "product_id": self.product.product_id,
+            "title": self.product.title,
             "start_s": round(self.start_s, 3),
             "end_s": round(self.end_s, 3),
             "score": round(self.score, 4),
+            "status": self.status,
+            "origin": self.origin,
             "evidence": self.evidence,
         }
 

@@ -1,13 +1,17 @@
 """The review pages: the reviewer's timeline, the seller's focus view, the viewer's "now showing"
 embed, and the media they use (filmstrip, highlight clips one by one or as a ZIP).
 
-The timeline is a static page driven by static/review/timeline.js, which reads and writes through
-``webapp.review.api_extra``. The viewer page is embeddable: shop members open it directly; anyone
-else needs the signed ``key`` shown on the focus page (it only unlocks that one video)."""
+The timeline is a static page driven by the ES modules in static/review/, which read and write
+through the platform API (``webapp.review.api``). Every output here (focus view, clips, the clips
+ZIP, the viewer's card) shows ``Interval.objects.published``: confirmed intervals plus proposals
+at or above the job's threshold, unless the page is asked for given statuses. The viewer page is
+embeddable: shop members open it directly; anyone else needs the signed ``key`` shown on the
+focus page (it only unlocks that one video)."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from django.contrib.auth.decorators import login_not_required
 from django.core import signing
@@ -21,24 +25,33 @@ from webapp.videos.media import ranged_file_response
 from webapp.videos.models import Video
 
 from . import clips
-from .api_extra import products_of
-from .models import Interval
+from .models import Interval, threshold_of
 
 VIEWER_SALT = "shopfocus.review.viewer"
-CLIP_STATUSES = (Interval.Status.ACCEPTED, Interval.Status.EDITED, Interval.Status.PROPOSED)
+ALL_BUT_REJECTED = (Interval.Status.PROPOSED, Interval.Status.ACCEPTED, Interval.Status.EDITED)
 
 
 def _video(request, pk) -> Video:
     return get_object_or_404(Video.objects.visible_to(request.user).select_related("shop"), pk=pk)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:80] or "video"
+def _slug(text: str, fallback: str = "video") -> str:
+    """A file name part anyone's disk accepts: ASCII letters, digits, - and _ only."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9_]+", "-", ascii_text).strip("-")[:60] or fallback
 
 
-def _statuses(request) -> tuple[str, ...]:
-    asked = [s for s in request.GET.getlist("status") if s in Interval.Status.values]
-    return tuple(asked) or CLIP_STATUSES
+def _statuses(request) -> tuple[str, ...] | None:
+    """The statuses asked for with ``?status=``, or None: the published set."""
+    asked = tuple(s for s in request.GET.getlist("status") if s in Interval.Status.values)
+    return asked or None
+
+
+def _thumbnails(video) -> dict[int, str]:
+    out = {}
+    for img in ProductImage.objects.filter(product__shop_id=video.shop_id).order_by("product_id", "pk"):
+        out.setdefault(img.product_id, img.image.url)
+    return out
 
 
 def fmt_time(t: float) -> str:
@@ -58,15 +71,15 @@ def timeline(request, pk):
         "duration_s": video.duration_s,
         "canReview": video.shop.can_review(request.user),
         "urls": {
-            "data": reverse("review:api:timeline_data", args=[video.pk]),
-            "evidence": reverse("review:api:evidence", args=[video.pk]),
-            "curves": reverse("review:api:curves", args=[video.pk]),
-            "create": reverse("review:api:interval_create", args=[video.pk]),
-            "bulkAccept": reverse("review:api:bulk_accept", args=[video.pk]),
-            "history": reverse("review:api:history", args=[video.pk]),
-            "interval": reverse("review:api:interval", args=[0]),
-            "split": reverse("review:api:split", args=[0]),
-            "merge": reverse("review:api:merge", args=[0]),
+            "data": reverse("video-review-timeline", args=[video.pk]),
+            "evidence": reverse("video-review-evidence", args=[video.pk]),
+            "curves": reverse("video-review-curves", args=[video.pk]),
+            "create": reverse("interval-list"),
+            "bulkAccept": reverse("interval-bulk-accept"),
+            "history": reverse("correction-list") + f"?video={video.pk}",
+            "interval": reverse("interval-detail", args=[0]),
+            "split": reverse("interval-split", args=[0]),
+            "merge": reverse("interval-merge", args=[0]),
             "filmstrip": reverse("review:filmstrip", args=[video.pk]),
         },
         "filmstrip": layout,
@@ -75,7 +88,7 @@ def timeline(request, pk):
     if job:
         config["urls"]["job"] = reverse("videos:job_status", args=[job.pk])
     return render(request, "review/timeline.html", {"video": video, "shop": video.shop, "config": config,
-                                                    "job": job})
+                                                    "job": job, "threshold": threshold_of(video)})
 
 
 def filmstrip(request, pk):
@@ -101,10 +114,10 @@ def focus(request, pk):
     video = _video(request, pk)
     statuses = _statuses(request)
     layout = clips.filmstrip_layout(video)
-    ivs = (Interval.objects.filter(video=video, status__in=statuses).select_related("product")
-           .order_by("product__product_id", "start_s"))
+    threshold = threshold_of(video)
+    ivs = Interval.objects.published(video, statuses, threshold).order_by("product__product_id", "start_s")
     by_product: dict[int, dict] = {}
-    thumbs = {p["id"]: p["thumbnail"] for p in products_of(video)}
+    thumbs = _thumbnails(video)
     for iv in ivs:
         entry = by_product.setdefault(iv.product_id, {"product": iv.product, "thumbnail": thumbs.get(iv.product_id),
                                                       "moments": [], "total_s": 0.0})
@@ -120,10 +133,11 @@ def focus(request, pk):
         g["total"] = fmt_time(g["total_s"])
     key = signing.dumps({"v": video.pk}, salt=VIEWER_SALT)
     viewer_url = request.build_absolute_uri(reverse("review:viewer", args=[video.pk]) + f"?key={key}")
-    status_query = "".join(f"&status={s}" for s in statuses)
+    status_query = "&".join(f"status={s}" for s in statuses or ())
     return render(request, "review/focus.html", {
         "video": video, "shop": video.shop, "groups": groups, "layout": layout, "viewer_url": viewer_url,
-        "statuses": statuses, "all_statuses": Interval.Status.choices, "status_query": status_query.lstrip("&"),
+        "published": statuses is None, "threshold": threshold, "status_query": status_query,
+        "all_but_rejected": "&".join(f"status={s}" for s in ALL_BUT_REJECTED),
     })
 
 
@@ -131,36 +145,50 @@ def clip(request, pk, product_pk):
     """The product's highlight clip (its intervals joined in time order) as an MP4 download."""
     video = _video(request, pk)
     product = get_object_or_404(Product, pk=product_pk, shop_id=video.shop_id)
-    segments = clips.product_segments(video, product, _statuses(request))
+    segments = clips.segments(Interval.objects.published(video, _statuses(request)).filter(product=product))
     if not segments:
         raise Http404("this product has no interval to cut")
     try:
         path = clips.clip_for(video, segments, f"{product.product_id}")
     except clips.ClipError as e:
         return HttpResponse(str(e), status=500, content_type="text/plain; charset=utf-8")
-    name = f"{_slug(video.title)}.{_slug(product.product_id)}.mp4"
+    name = f"{_slug(video.title)}.{clip_name(product)}"
     return FileResponse(open(path, "rb"), as_attachment=True, filename=name, content_type="video/mp4")
 
 
+def clip_name(product) -> str:
+    """``<title>-<product id>.mp4`` in safe characters (the id keeps two same titles apart)."""
+    return f"{_slug(product.title, 'product')}-{_slug(product.product_id, str(product.pk))}.mp4"
+
+
 def clips_zip(request, pk):
-    """Every product's highlight clip in one ZIP."""
+    """Every product's highlight clip in one ZIP, one file per product named after its title."""
     video = _video(request, pk)
-    statuses = _statuses(request)
+    by_product: dict[int, list] = {}
+    for iv in Interval.objects.published(video, _statuses(request)):
+        by_product.setdefault(iv.product_id, []).append(iv)
     items = []
-    for product in Product.objects.filter(shop_id=video.shop_id, intervals__video=video,
-                                          intervals__status__in=statuses).distinct():
-        segments = clips.product_segments(video, product, statuses)
-        if segments:
-            try:
-                path = clips.clip_for(video, segments, product.product_id)
-            except clips.ClipError as e:
-                return HttpResponse(str(e), status=500, content_type="text/plain; charset=utf-8")
-            items.append((f"{_slug(product.product_id)}.mp4", path))
+    for ivs in by_product.values():
+        product = ivs[0].product
+        try:
+            path = clips.clip_for(video, clips.segments(ivs), product.product_id)
+        except clips.ClipError as e:
+            return HttpResponse(str(e), status=500, content_type="text/plain; charset=utf-8")
+        items.append((clip_name(product), path))
     if not items:
         raise Http404("no product has an interval to cut")
     path = clips.zip_clips(video, items)
     return FileResponse(open(path, "rb"), as_attachment=True, filename=f"{_slug(video.title)}.highlights.zip",
                         content_type="application/zip")
+
+
+def poster(request, pk):
+    """A frame where a product is shown, for the players' ``poster`` (the first frames of a
+    stream are often a title card)."""
+    video = _video(request, pk)
+    resp = FileResponse(open(clips.poster(video, clips.poster_time(video)), "rb"), content_type="image/jpeg")
+    resp["Cache-Control"] = "private, max-age=3600"
+    return resp
 
 
 # --------------------------------------------------------------------------- viewer
@@ -182,9 +210,10 @@ def _viewer_access(request, pk) -> tuple[Video, str | None]:
 @login_not_required
 @xframe_options_exempt
 def viewer(request, pk):
-    """"Now showing": the video and the card of the product exhibited now (accepted intervals)."""
+    """"Now showing": the video and the card of the product exhibited now, from the published
+    intervals; when none covers the current time the card says nothing is shown."""
     video, key = _viewer_access(request, pk)
-    ivs = Interval.objects.filter(video=video, status=Interval.Status.ACCEPTED).select_related("product")
+    ivs = list(Interval.objects.published(video))
     products = {}
     for iv in ivs:
         if iv.product_id not in products:
@@ -198,10 +227,13 @@ def viewer(request, pk):
                 thumb = img.image.url
             products[p.pk] = {"id": p.pk, "product_id": p.product_id, "title": p.title,
                               "description": p.description[:280], "thumbnail": thumb}
-    src = (reverse("review:viewer_media", args=[video.pk, "video", 0]) + f"?key={key}") if key \
-        else reverse("review:video_file", args=[video.pk])
+    if key:
+        src = reverse("review:viewer_media", args=[video.pk, "video", 0]) + f"?key={key}"
+        poster_url = reverse("review:viewer_media", args=[video.pk, "poster", 0]) + f"?key={key}"
+    else:
+        src, poster_url = reverse("review:video_file", args=[video.pk]), reverse("review:poster", args=[video.pk])
     return render(request, "review/viewer.html", {
-        "video": video, "src": src,
+        "video": video, "src": src, "poster": poster_url,
         "data": {"intervals": [{"product": iv.product_id, "start_s": iv.start_s, "end_s": iv.end_s} for iv in ivs],
                  "products": products},
     })
@@ -213,6 +245,8 @@ def viewer_media(request, pk, kind, ref):
     video, _ = _viewer_access(request, pk)
     if kind == "video":
         return ranged_file_response(request, video.file.path)
+    if kind == "poster":
+        return FileResponse(open(clips.poster(video, clips.poster_time(video)), "rb"), content_type="image/jpeg")
     if kind == "image":
         img = get_object_or_404(ProductImage.objects.filter(product__shop_id=video.shop_id,
                                                             product__intervals__video=video).distinct(), pk=ref)

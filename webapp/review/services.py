@@ -1,4 +1,8 @@
-"""Storing machine intervals, people's edits (optimistic locking + audit log) and exports."""
+"""Storing machine intervals, people's edits (optimistic locking + audit log) and exports.
+
+Edits apply only the fields a person changed (``changes``), on top of the version they name: a
+stale version raises Conflict with the interval as it is now, so the client can re-apply just
+those fields on top of the other person's edit."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from django.db import transaction
 from webapp import csvsafe
 from webapp.catalog.models import Product
 
-from .models import Correction, Interval
+from .models import DEFAULT_THRESHOLD, Correction, Interval
 
 
 class Conflict(Exception):
@@ -34,21 +38,27 @@ def _overlap_share(a_start, a_end, b_start, b_end) -> float:
 
 @transaction.atomic
 def store_machine_intervals(job, result) -> int:
-    """Replace the video's untouched machine proposals with ``result.intervals``.
+    """Replace the video's untouched machine proposals with ``result.intervals`` (and the
+    result's optional ``candidates``, proposals below its threshold), and record the result's
+    calibrated ``threshold`` on the job (0.5 when the result has none).
 
     Intervals a person touched (accepted, rejected, edited, or added) stay, and a new proposal
     that mostly overlaps one of them for the same product is dropped, so re-runs never duplicate.
     Intervals for product ids unknown to the shop are ignored. Returns how many were stored."""
+    threshold = getattr(result, "threshold", None)
+    job.threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
+    type(job).objects.filter(pk=job.pk).update(threshold=job.threshold)
     video = job.video
     Interval.objects.filter(video=video).untouched_machine().delete()
     kept: dict[int, list[tuple[float, float]]] = {}
     for iv in Interval.objects.filter(video=video).only("product_id", "start_s", "end_s"):
         kept.setdefault(iv.product_id, []).append((iv.start_s, iv.end_s))
-    ids = {i.product_id for i in result.intervals}
+    found = list(result.intervals) + list(getattr(result, "candidates", None) or [])
+    ids = {i.product_id for i in found}
     products = {p.product_id: p for p in Product.objects.filter(shop=video.shop, product_id__in=ids)}
     duration = video.duration_s or float(result.duration_s or 0) or None
     new = []
-    for i in result.intervals:
+    for i in found:
         product = products.get(i.product_id)
         start, end = max(0.0, float(i.start_s)), float(i.end_s)
         if duration:
@@ -167,22 +177,74 @@ def delete_interval(interval_id: int, user, version: int) -> None:
     iv.delete()
 
 
+@transaction.atomic
+def split_interval(interval_id: int, user, at: float, version: int) -> tuple[Interval, Interval]:
+    """The interval ends at ``at``; a new one of the same product covers the rest. Both halves
+    keep the machine's score and evidence and count as reviewed (a proposal becomes edited)."""
+    iv = Interval.objects.select_related("video", "product").get(pk=interval_id)
+    if not iv.start_s + 0.05 < at < iv.end_s - 0.05:
+        raise EditError("the split point must be inside the interval")
+    end = iv.end_s
+    status = Interval.Status.EDITED if iv.status == Interval.Status.PROPOSED else iv.status
+    first = update_interval(iv.pk, user, {"end_s": at, "action": Correction.Action.SPLIT}, version)
+    second = create_interval(iv.video, user, iv.product, at, end, status=status, action=Correction.Action.SPLIT)
+    Interval.objects.filter(pk=second.pk).update(score=iv.score, evidence=iv.evidence, origin=iv.origin, job=iv.job)
+    second.refresh_from_db()
+    return first, second
+
+
+@transaction.atomic
+def merge_intervals(interval_id: int, other_id: int, user, version: int, other_version: int) -> Interval:
+    """The interval grows to cover ``other`` (same video), which is deleted. A merged proposal
+    counts as reviewed (edited)."""
+    iv = Interval.objects.select_related("video").get(pk=interval_id)
+    other = Interval.objects.filter(pk=other_id).first()
+    if other is None or other.video_id != iv.video_id or other.pk == iv.pk:
+        raise EditError("merge needs another interval of the same video")
+    changes = {"start_s": min(iv.start_s, other.start_s), "end_s": max(iv.end_s, other.end_s),
+               "action": Correction.Action.MERGE}
+    if iv.status == Interval.Status.PROPOSED:
+        changes["status"] = Interval.Status.EDITED
+    delete_interval(other.pk, user, other_version)
+    return update_interval(iv.pk, user, changes, version)
+
+
+def proposals_to_accept(video, min_score: float, ids=None):
+    """The proposals a bulk accept at ``min_score`` changes (optionally only ``ids``)."""
+    qs = Interval.objects.filter(video=video, status=Interval.Status.PROPOSED, score__gte=min_score)
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    return qs.order_by("start_s", "pk")
+
+
+def bulk_accept(video, user, min_score: float, ids=None) -> tuple[list[Interval], list[int]]:
+    """Accept every proposal scoring at least ``min_score``, each at its own version, so one that
+    someone else changed meanwhile is skipped (and returned), never overwritten."""
+    accepted, skipped = [], []
+    for iv in list(proposals_to_accept(video, min_score, ids)):
+        try:
+            accepted.append(update_interval(iv.pk, user, {"status": Interval.Status.ACCEPTED}, iv.version))
+        except Conflict:
+            skipped.append(iv.pk)
+    return accepted, skipped
+
+
 # --------------------------------------------------------------------------- exports
 def exported_intervals(video, statuses=None):
-    """Everything but rejected intervals by default, in time order."""
-    qs = Interval.objects.filter(video=video).select_related("product")
-    if statuses:
-        qs = qs.filter(status__in=statuses)
-    else:
-        qs = qs.exclude(status=Interval.Status.REJECTED)
-    return list(qs.order_by("start_s", "end_s", "pk"))
+    """The published set (confirmed + proposals at or above the threshold) unless ``statuses``."""
+    return list(Interval.objects.published(video, statuses))
 
 
 def export_json(video, statuses=None) -> dict:
-    """The CLI's result.json schema."""
+    """The CLI's result.json schema, plus the video's title and id, the threshold, and per
+    interval its status, origin and product title."""
+    from .models import threshold_of
+
     job = video.latest_succeeded_job
     return {"video": video.original_name or video.file.name.rsplit("/", 1)[-1],
+            "video_title": video.title, "video_id": video.pk,
             "duration_s": round(video.duration_s, 3),
+            "threshold": threshold_of(video),
             "intervals": [iv.to_result_dict() for iv in exported_intervals(video, statuses)],
             "timings_s": job.timings if job else {}}
 
@@ -205,13 +267,54 @@ def _vtt_time(t: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
 
 
+def chapters(intervals) -> list[tuple[float, float, list]]:
+    """Non-overlapping chapters ``(start, end, intervals shown)``: the timeline is cut at every
+    interval boundary, and neighbouring pieces showing the same products are joined, so two
+    products shown at once make one chapter naming both instead of two overlapping cues."""
+    cuts = sorted({t for iv in intervals for t in (iv.start_s, iv.end_s)})
+    out: list[tuple[float, float, list]] = []
+    for a, b in zip(cuts, cuts[1:]):
+        on = [iv for iv in intervals if iv.start_s <= a and iv.end_s >= b]
+        if not on:
+            continue
+        names = sorted({iv.product_id for iv in on})
+        if out and out[-1][1] == a and sorted({iv.product_id for iv in out[-1][2]}) == names:
+            out[-1] = (out[-1][0], b, out[-1][2])
+        else:
+            out.append((a, b, sorted(on, key=lambda iv: (iv.start_s, iv.product.product_id))))
+    return out
+
+
 def export_vtt(video, statuses=None) -> str:
-    """WebVTT chapters: one cue per interval, titled with the product."""
+    """WebVTT chapters (never overlapping, see ``chapters``), titled with the products shown,
+    each cue's id saying the product ids, statuses and origins it comes from."""
     lines = ["WEBVTT", "Kind: chapters", ""]
-    for n, iv in enumerate(exported_intervals(video, statuses), start=1):
-        title = f"{iv.product.title} ({iv.product.product_id})".replace("-->", "->")
-        lines += [f"{n}", f"{_vtt_time(iv.start_s)} --> {_vtt_time(iv.end_s)}", title, ""]
+    for n, (a, b, on) in enumerate(chapters(exported_intervals(video, statuses)), start=1):
+        seen, parts, ids = set(), [], []
+        for iv in on:
+            if iv.product_id in seen:
+                continue
+            seen.add(iv.product_id)
+            parts.append(f"{iv.product.title} ({iv.product.product_id})")
+            ids.append(f"{iv.product.product_id} {iv.status} {iv.origin}")
+        title = " + ".join(parts).replace("-->", "->")
+        lines += [f"{n} " + "; ".join(ids), f"{_vtt_time(a)} --> {_vtt_time(b)}", title, ""]
     return "\n".join(lines)
+
+
+def export_response(video, fmt: str, statuses=None):
+    """The download of one export (``fmt`` csv, json or vtt), named after the video's title.
+    ``statuses``: only those (Interval.Status values); none: the published set."""
+    from django.http import Http404, HttpResponse
+    from django.utils.text import slugify
+
+    if fmt not in EXPORTS:
+        raise Http404("exports are csv, json or vtt")
+    render_fn, ctype = EXPORTS[fmt]
+    resp = HttpResponse(render_fn(video, statuses or None), content_type=ctype)
+    base = slugify(video.title) or f"video-{video.pk}"
+    resp["Content-Disposition"] = f'attachment; filename="{base}.intervals.{fmt}"'
+    return resp
 
 
 EXPORTS = {

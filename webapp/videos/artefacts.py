@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 
@@ -12,35 +11,6 @@ from django.conf import settings
 from .storage import StorageFull, atomic_write_json, is_storage_full
 
 MAX_CURVE_STEPS = 2000
-
-
-def to_jsonable(obj, depth: int = 0):
-    """Dataclasses, numpy arrays and containers as plain JSON (floats rounded, embeddings dropped)."""
-    if depth > 12:
-        return None
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name), depth + 1) for f in dataclasses.fields(obj)
-                if f.name != "embeddings"}
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.kind == "f":
-            return np.round(obj.astype(np.float64), 4).tolist()
-        if obj.dtype.kind == "O":
-            return [to_jsonable(x, depth + 1) for x in obj.tolist()]
-        return obj.tolist()
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return round(v, 4) if np.isfinite(v) else None
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v, depth + 1) for k, v in obj.items() if k != "embeddings"}
-    if isinstance(obj, (list, tuple, set)):
-        return [to_jsonable(x, depth + 1) for x in obj]
-    if obj is None or isinstance(obj, (str, int, bool)):
-        return obj
-    if hasattr(obj, "to_dict"):
-        return to_jsonable(obj.to_dict(), depth + 1)
-    return str(obj)
 
 
 def curves_json(curves, max_steps: int = MAX_CURVE_STEPS) -> dict:
@@ -76,17 +46,16 @@ def curves_json(curves, max_steps: int = MAX_CURVE_STEPS) -> dict:
 
 
 def write_artefacts(job, result) -> dict:
-    """result.json, curves.json and one JSON file per ``result.extras`` key, each written
+    """result.json, curves.json and one JSON file per key of the run's evidence
+    (``ml.types.Evidence.to_json``: boxes, shots, tracklets, transcript, screen_text), each written
     atomically; on a full disk the job's folder is removed whole and StorageFull raised."""
     rel_dir = f"{job.video.artefacts_dir()}/job{job.pk}"
     abs_dir = os.path.join(settings.MEDIA_ROOT, rel_dir)
     items = {"result": result.to_json()}
     if result.curves is not None:
         items["curves"] = curves_json(result.curves)
-    for key, value in (result.extras or {}).items():
-        safe = "".join(c for c in str(key) if c.isalnum() or c in "_-")[:64]
-        if safe and safe not in items:
-            items[safe] = to_jsonable(value)
+    for key, value in (result.evidence.to_json() if result.evidence is not None else {}).items():
+        items.setdefault(key, value)
     written = {}
     try:
         os.makedirs(abs_dir, exist_ok=True)

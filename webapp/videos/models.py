@@ -108,6 +108,8 @@ class Job(models.Model):
     message = models.TextField(blank=True, help_text="What went wrong, in words a seller can act on.")
     timings = models.JSONField(default=dict, blank=True)
     options = models.JSONField(default=dict, blank=True)
+    threshold = models.FloatField(default=0.5, help_text="The result's calibrated operating point: proposals "
+                                                          "scoring at least this are published by default.")
     artefacts = models.JSONField(default=dict, blank=True, help_text="name -> file path under MEDIA_ROOT")
     attempts = models.PositiveIntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

@@ -170,14 +170,8 @@ def job_status(request, pk):
 
 def export(request, pk, fmt):
     video = get_object_or_404(Video.objects.visible_to(request.user), pk=pk)
-    if fmt not in review_services.EXPORTS:
-        raise Http404
-    render_fn, ctype = review_services.EXPORTS[fmt]
-    statuses = [s for s in request.GET.getlist("status") if s in Interval.Status.values] or None
-    response = HttpResponse(render_fn(video, statuses), content_type=ctype)
-    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", video.title).strip("-") or f"video-{video.pk}"
-    response["Content-Disposition"] = f'attachment; filename="{base}.intervals.{fmt}"'
-    return response
+    statuses = [s for s in request.GET.getlist("status") if s in Interval.Status.values]
+    return review_services.export_response(video, fmt, statuses)
 
 
 # --------------------------------------------------------------------------- media

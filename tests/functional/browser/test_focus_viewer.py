@@ -7,6 +7,8 @@ import zipfile
 import pytest
 from playwright.sync_api import expect
 
+from webapp.review.models import Interval
+from webapp.review.pages import clip_name
 from webapp.review.services import update_interval
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,7 +18,7 @@ def test_a_seller_sees_moments_and_downloads_clips(world, login):
     s = login(world.personas.seller)
     page = s.page
     page.goto(f"{s.base}/videos/{world.video.pk}/focus/")
-    shown = [iv for iv in world.intervals() if iv.status != "rejected"]
+    shown = list(Interval.objects.published(world.video))
     expect(page.locator(".fv-moment")).to_have_count(len(shown))
     main = world.main()
     expect(page.get_by_role("heading", name=main.product.title)).to_be_visible()
@@ -34,19 +36,20 @@ def test_a_seller_sees_moments_and_downloads_clips(world, login):
     import av
 
     with av.open(dl.value.path()) as c:
-        kept = [iv for iv in world.intervals(main.product.product_id) if iv.status != "rejected"]
+        kept = [iv for iv in shown if iv.product_id == main.product_id]
         expected = sum(iv.duration_s for iv in kept)
         assert abs(float(c.duration) / 1e6 - expected) < 0.6 * len(kept)  # keyframe-aligned cuts
     with page.expect_download() as dl:
         page.get_by_role("link", name="Download all clips (ZIP)").click()
     names = zipfile.ZipFile(dl.value.path()).namelist()
-    assert sorted(names) == sorted({f"{iv.product.product_id}.mp4" for iv in shown})
-    assert main.product.product_id + ".mp4" in names
+    assert sorted(names) == sorted({clip_name(iv.product) for iv in shown})
+    assert clip_name(main.product) in names and main.product.title.split()[0] in clip_name(main.product)
 
 
 def test_the_viewer_embed_shows_the_product_being_presented_now(world, login):
     main = world.main()
     update_interval(main.pk, world.personas.reviewer, {"status": "accepted"}, main.version)
+    world.video.jobs.update(threshold=0.999)  # only the accepted interval is published
     seller = login(world.personas.seller)
     seller.page.goto(f"{seller.base}/videos/{world.video.pk}/focus/")
     url = seller.page.locator("#embed-code").input_value().split('src="')[1].split('"')[0]
@@ -62,8 +65,10 @@ def test_the_viewer_embed_shows_the_product_being_presented_now(world, login):
     page.wait_for_function("document.querySelector('.nv-card img').complete")
     page.wait_for_timeout(300)
     viewer.shot("01-now-showing")
-    # elsewhere only proposals (not accepted): nothing is shown
-    away = main.start_s / 2 if main.start_s > 0.4 else (main.end_s + world.video.duration_s) / 2
+    # where no published interval covers the time, the card says nothing is shown
+    published = list(Interval.objects.published(world.video))
+    away = next(t / 10 for t in range(int(world.video.duration_s * 10))
+                if not any(iv.start_s <= t / 10 < iv.end_s for iv in published))
     page.evaluate(f"document.getElementById('nv-video').currentTime = {away}")
     expect(page.locator(".nv-card")).to_have_count(0)
     expect(page.locator("#nv-empty")).to_contain_text("No product")

@@ -251,7 +251,7 @@ def test_a_concurrent_edit_shows_a_conflict_and_nothing_is_lost(world, login, dj
     s.page.evaluate(f"window.__rv.select({iv.pk})")
 
     # the second reviewer rejects it through the API while the first still shows version 1
-    r = s2.context.request.patch(f"{s2.base}/api/review/intervals/{iv.pk}/",
+    r = s2.context.request.patch(f"{s2.base}/api/intervals/{iv.pk}/",
                                  data=json.dumps({"version": iv.version, "status": "rejected"}),
                                  headers={"Content-Type": "application/json", "X-CSRFToken": s2.csrf(),
                                           "Referer": s2.base + "/"})

@@ -88,7 +88,7 @@ def test_markdown_reports_short_and_long_rows_in_separate_sections_with_the_oper
            "video_min": 1.0, "synth_version": "1", "seed": 0, "generation_s": 0, "extra_args": "",
            "total_s": 60, "rows": rows, "reliability_png": "latest_reliability.png"}
     md = bench.markdown(rep)
-    short, long_ = md.split("## Long episodes")
+    short, long_ = md.split("## Long streams")
     assert "## Short episodes" in short and "| default pipeline | 1 | – | 1.00 | 1.00 | 1.00 | 1.00 |" in short
     assert "| default pipeline, long | 1 |" in long_ and "F1@0.5" in long_
     assert "latest_reliability.png" in md

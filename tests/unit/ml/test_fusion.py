@@ -68,9 +68,13 @@ def test_the_shipped_bundle_has_every_benchmark_subset():
 
 def test_training_skips_a_subset_whose_features_the_runs_lack():
     from ml.train import missing_modalities
+    from ml.types import Features
 
-    runs = [{"base": {"visual": 0, "speech_sem": 0, "speech_lex": 0, "comments_sem": 0}},
-            {"base": {"visual": 0, "visual_asymnet": 0, "speech_lex": 0, "comments_lex": 0}}]
+    def run(*keys):
+        return {"features": Features([0.5], 1.0, ["p"], {k: np.zeros((1, 1)) for k in keys})}
+
+    runs = [run("visual", "speech_sem", "speech_lex", "comments_sem"),
+            run("visual", "visual_asymnet", "speech_lex", "comments_lex")]
     assert missing_modalities(runs, ("visual", "speech", "comments"), "tracklet") == []
     assert missing_modalities(runs, ("visual", "speech"), "asymnet") == ["visual (visual_asymnet)"]
     assert missing_modalities(runs, ("screen_text",), "tracklet") == ["screen_text"]

@@ -60,14 +60,16 @@ def test_result_json_follows_the_contract(result, tmp_path):
     assert set(data["intervals"][0]) == {"product_id", "start_s", "end_s", "score", "evidence"}
 
 
-def test_curves_and_extras_are_there_for_the_reviewer(result):
+def test_curves_and_evidence_are_there_for_the_reviewer(result):
     curves = result.curves
     assert curves.fused.shape == (12, 3) and curves.product_ids == ["gs_34", "gs_06", "gs_45"]
     assert set(curves.modalities) == {"visual", "speech", "comments"}  # screen text is opt-in
-    words = " ".join(w[2] for w in result.extras["transcript"]).lower()
+    evidence = result.evidence.to_json()
+    words = " ".join(w[2] for w in evidence["transcript"]).lower()
     assert "ecological banana" in words  # tiny.en hears "Oatly oat milk" as "notely note mill"
-    assert all(a[0] <= b[0] for a, b in zip(result.extras["transcript"], result.extras["transcript"][1:]))
-    assert result.extras["boxes"] and result.extras["tracklets"]
+    assert all(a[0] <= b[0] for a, b in zip(evidence["transcript"], evidence["transcript"][1:]))
+    assert evidence["boxes"] and evidence["tracklets"] and evidence["shots"][0] == 0.0
+    assert all(len(b) == 6 and 0 <= min(b[1:5]) and max(b[1:5]) <= 1 for b in evidence["boxes"])  # frame units
 
 
 def test_a_modality_subset_runs_only_its_stages():
@@ -79,7 +81,7 @@ def test_a_modality_subset_runs_only_its_stages():
 def test_screen_text_is_read_when_asked_for():
     r = localize(CLIP, CATALOG, options=PipelineOptions(modalities=("visual", "speech", "screen_text", "comments")))
     assert "screen_text" in r.timings_s and set(r.curves.modalities) == set(MODALITIES)
-    assert any("LY" in text for _, text in r.extras["screen_text"])  # the "OATLY" cartons on the shelf
+    assert any("LY" in text for text in r.evidence.screen_text.text)  # the "OATLY" cartons on the shelf
 
 
 @pytest.mark.parametrize("kw, message", [

@@ -11,7 +11,7 @@ from ml.seed.asymnet import AsymNet, AsymNetConfig, AsymNetScorer
 from ml.seed.lxmert_fusion import LxmertFusion, LxmertFusionConfig, LxmertScorer
 from ml.seed.tracklets import (SeedOptions, asymnet_frame_scores, box_windows, lxmert_frame_scores, seed_scores,
                                window_texts)
-from ml.types import Shots, TextEvents, Tracklet
+from ml.types import Boxes, Shots, TextEvents, Tracklet
 from ml.visual.analyzer import VisualEvidence
 
 C = 32
@@ -37,7 +37,7 @@ def _evidence(n_frames=10, n_products=3, seed=0):
 
     tracks = [track(1, np.arange(0, 6), 2), track(2, np.arange(3, 5), 0)]
     F = np.zeros((n_frames, n_products), np.float32)
-    return VisualEvidence(times, F, F.copy(), tracks, Shots(np.zeros(1)), [], [f"p{i}" for i in range(n_products)],
+    return VisualEvidence(times, F, F.copy(), tracks, Shots(np.zeros(1)), Boxes.empty(), [f"p{i}" for i in range(n_products)],
                           catalog_vectors=views, catalog_owner=owner, frame_wh=(320, 240))
 
 

@@ -109,10 +109,10 @@ def test_catalog_search_finds_a_textured_package_by_keypoints():
 
 
 # --------------------------------------------------------------------------- tracking
-def _proposals(frame: Frame, boxes, sources) -> Proposals:
+def _proposals(frame: Frame, boxes, sources, embeddings=None) -> Proposals:
     n = len(boxes)
     return Proposals(np.float32(boxes), np.ones(n), np.full(n, frame.index), np.full(n, frame.t),
-                     np.array(sources, dtype=object))
+                     np.array(sources, dtype=object), embeddings=embeddings)
 
 
 def _unit(v):
@@ -126,10 +126,12 @@ def test_tracker_keeps_one_id_for_a_product_moving_across_frames():
     ids = []
     emb = np.stack([_unit([1, 0, 0]), _unit([1, 0.05, 0])])
     for f in frames([scene([(product, (60 + 20 * i, 100))]) for i in range(5)]):
-        props = _proposals(f, [[0, 0, W, H], [60 + 20 * f.index, 100, 160 + 20 * f.index, 200]], ["frame", "saliency"])
+        props = _proposals(f, [[0, 0, W, H], [60 + 20 * f.index, 100, 160 + 20 * f.index, 200]], ["frame", "saliency"],
+                           emb)
         before = props.tracker_id.copy()
-        out = tracker.update(f, props, emb)
+        out = tracker.update(f, props)
         assert np.array_equal(props.tracker_id, before)  # the input is not mutated
+        assert isinstance(out, Proposals) and np.array_equal(out.embeddings, emb)  # same type, vectors kept
         ids.append(out.tracker_id[:2].tolist())
     assert len({i[0] for i in ids}) == 1 and len({i[1] for i in ids}) == 1 and ids[0][0] != ids[0][1]
     tracklets = tracker.finish()
@@ -140,8 +142,8 @@ def test_tracker_keeps_one_id_for_a_product_moving_across_frames():
 def test_tracker_starts_a_new_track_when_the_content_of_a_box_changes():
     tracker = Tracker()
     f = frames([scene()] * 2)
-    a = tracker.update(f[0], _proposals(f[0], [[0, 0, W, H]], ["frame"]), _unit([[1, 0, 0]]).reshape(1, 3))
-    b = tracker.update(f[1], _proposals(f[1], [[0, 0, W, H]], ["frame"]), _unit([[0, 1, 0]]).reshape(1, 3))
+    a = tracker.update(f[0], _proposals(f[0], [[0, 0, W, H]], ["frame"], _unit([[1, 0, 0]]).reshape(1, 3)))
+    b = tracker.update(f[1], _proposals(f[1], [[0, 0, W, H]], ["frame"], _unit([[0, 1, 0]]).reshape(1, 3)))
     assert a.tracker_id[0] != b.tracker_id[0]
 
 
@@ -152,7 +154,7 @@ def test_tracks_end_at_a_cut_and_appearance_relinks_a_product_that_comes_back():
     plan = [(product, False), (product, False), (other, True), (other, False), (product, True), (product, False)]
     ids = []
     for fr, (e, cut) in zip(f, plan):
-        out = tracker.update(fr, _proposals(fr, [[100, 100, 200, 200]], ["saliency"]), e.reshape(1, 3), new_shot=cut)
+        out = tracker.update(fr, _proposals(fr, [[100, 100, 200, 200]], ["saliency"], e.reshape(1, 3)), new_shot=cut)
         ids.append(int(out.tracker_id[0]))
     assert ids[0] == ids[1] and ids[2] == ids[3] and ids[4] == ids[5]
     assert len(set(ids)) == 3  # online: the cut ended the first track

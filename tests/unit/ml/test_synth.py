@@ -172,3 +172,39 @@ def test_make_bench_quick_runs_end_to_end_on_a_tiny_data_root(mini_root, tmp_pat
     default = next(r for r in report["rows"] if r["row"] == "default")
     assert default["episodes"] == 1 and default["failed"] == 0 and 0.0 <= default["R@1"] <= 1.0
     assert "| default pipeline |" in (tmp_path / "results" / "quick.md").read_text()
+
+
+@needs_tools
+def test_the_memory_curve_loops_an_episode_with_stream_copy_and_repeats_its_truth(episode, tmp_path):
+    from bench.memory_curve import build_stream
+
+    src = {**episode, "name": "a", "spec": {"duration_s": 12.0}}
+    ep = build_stream(src, 0.5, str(tmp_path))  # 30 s from a 12 s episode: 3 loops, cut
+    with av.open(ep["video"]) as c:
+        assert abs(float(c.duration) / 1e6 - 30) < 0.6
+        assert c.streams.video[0].codec_context.name == "h264" and c.streams.audio
+    one = json.load(open(episode["truth"]))["intervals"]
+    looped = json.load(open(ep["truth"]))["intervals"]
+    assert len(looped) >= 2 * len(one)
+    assert looped[len(one)]["start_s"] == pytest.approx(one[0]["start_s"] + 12.0, abs=0.1)
+    assert all(iv["end_s"] <= 30.0 for iv in looped)
+    src_comments = load_comments(episode["comments"], duration_s=12)
+    assert len(load_comments(ep["comments"], duration_s=30)) >= 2 * len(src_comments)
+    assert build_stream(src, 0.5, str(tmp_path)) == ep  # cached the second time
+    assert ep["catalog"] == episode["catalog"]
+
+
+def test_the_memory_plot_and_table_show_every_length(tmp_path):
+    from PIL import Image
+
+    from bench.memory_curve import plot, point, table
+
+    runs = [(10, {"rc": 0, "wall_s": 60.0, "cpu_s": 100.0, "peak_rss_mb": 900.0}),
+            (60, {"rc": 0, "wall_s": 300.0, "cpu_s": 500.0, "peak_rss_mb": 1200.0}),
+            (240, {"rc": 0, "wall_s": 1300.0, "cpu_s": 2000.0, "peak_rss_mb": 2100.0})]
+    pts = [point(m, {}, r, None, 160) for m, r in runs]
+    assert pts[1]["rtf"] == pytest.approx(12.0) and pts[1]["rtf_cpu"] == pytest.approx(7.2)
+    md = "\n".join(table(pts))
+    assert "| 240 | 160 | 2100 | 1300 | 2000 | 11.1 | 7.2 |" in md
+    with Image.open(plot(pts, str(tmp_path / "m.png"), "title")) as im:
+        assert im.format == "PNG" and im.size[0] > 800
