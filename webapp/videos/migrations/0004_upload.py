@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('videos', '0002_job_enqueued_at'),
+        ('videos', '0003_job_threshold'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
