@@ -66,3 +66,14 @@ def test_a_browser_upload_while_the_broker_is_down_gets_a_503_page_and_the_video
     video = Video.objects.get()
     assert "Saved; processing will start later" in page and f"video #{video.pk}" in page
     assert video.jobs.get().message == WAITING_FOR_BROKER
+
+
+def test_a_rerun_through_the_api_while_the_broker_is_down_answers_503_and_keeps_the_job(
+        own_redis, transactional_db, personas, video):
+    own_redis.kill()
+
+    response = personas.client(personas.seller).post(f"/api/videos/{video.pk}/rerun/")
+
+    assert response.status_code == 503
+    job = video.jobs.get()
+    assert response.json()["id"] == job.pk and (job.status, job.message) == ("queued", WAITING_FOR_BROKER)
