@@ -13,6 +13,7 @@
   var button = form.querySelector("button[type=submit]");
   var maxBytes = parseInt(form.dataset.maxBytes, 10);
   var csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  var finished = null;  // {file, id} of the last upload that went up whole
 
   function showError(message) {
     wrap.hidden = true;
@@ -84,6 +85,8 @@
     bar.value = 0;
     button.disabled = true;
     if (!file || !window.tus || !window.tus.isSupported) { postForm(null); return; }
+    // Sent already (the form was refused for its comments file, say): only the form again.
+    if (finished && finished.file === file) { postForm(finished.id); return; }
     var upload = new window.tus.Upload(file, {
       endpoint: form.dataset.tusEndpoint,
       chunkSize: parseInt(form.dataset.chunkBytes, 10) || 64 * 1024 * 1024,
@@ -93,7 +96,10 @@
       removeFingerprintOnSuccess: true,
       onProgress: showProgress,
       onError: function (err) { showError(tusError(err)); },
-      onSuccess: function () { postForm(upload.url.replace(/\/+$/, "").split("/").pop()); }
+      onSuccess: function () {
+        finished = { file: file, id: upload.url.replace(/\/+$/, "").split("/").pop() };
+        postForm(finished.id);
+      }
     });
     upload.findPreviousUploads().then(function (previous) {
       if (previous.length) upload.resumeFromPreviousUpload(previous[0]);

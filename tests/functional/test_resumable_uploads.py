@@ -12,6 +12,7 @@ import socket
 import struct
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from tests.servers import CSRF_TOKEN, csrf_headers
@@ -53,6 +54,22 @@ def test_a_resumable_upload_in_two_pieces_becomes_a_video(personas, catalog, vid
     video = Video.objects.get()
     assert video.sha256 == hashlib.sha256(video_bytes).hexdigest() and video.title == "Shelf tour"
     assert not Upload.objects.exists() and video.jobs.get().status == "queued"
+
+
+def test_a_finished_upload_is_kept_when_only_its_comments_file_is_wrong(personas, catalog, video_bytes):
+    client = personas.client(personas.seller)
+    url = create(client, personas.shop, length=len(video_bytes))["Location"]
+    patch(client, url, video_bytes, 0)
+    form = {"upload": url.rstrip("/").rsplit("/", 1)[1]}
+    xhr = {"x-requested-with": "XMLHttpRequest"}
+    bad = SimpleUploadedFile("c.csv", b"time_s,user,text\nsoon,ann,hi\n")
+
+    refused = client.post(reverse("videos:upload", args=[personas.shop.slug]), {**form, "comments": bad}, headers=xhr)
+    assert refused.status_code == 400 and "c.csv line 2" in refused.json()["error"]
+    assert Upload.objects.get().is_complete()  # the 1 GB need not go up again
+
+    assert client.post(reverse("videos:upload", args=[personas.shop.slug]), form, headers=xhr).status_code == 201
+    assert Video.objects.count() == 1 and not Upload.objects.exists()
 
 
 def test_a_piece_at_the_wrong_offset_is_refused_with_the_servers_offset(personas):

@@ -22,6 +22,10 @@ from .models import Comment, Video
 END_SLACK_S = 1.0  # the same slack as ml.comments: a comment up to 1 s after the end is kept
 
 
+class CommentsError(InputError):
+    """The comments file is wrong (the video itself may be fine: a finished upload is kept)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class CommentsImport:
     rows: list[dict]  # fields of Comment
@@ -60,7 +64,7 @@ def parse_comments_file(path: str, duration_s: float | None, *, display_name: st
         load_comments(path, None)
         text = read_csv_text(path)
     except InputError as e:
-        raise InputError(str(e).replace(path, display_name)) from None
+        raise CommentsError(str(e).replace(path, display_name)) from None
     rows, skipped = [], []
     for line, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
         row = {(k or "").strip(): v for k, v in row.items()}

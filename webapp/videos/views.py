@@ -15,7 +15,7 @@ from webapp.review import services as review_services
 from webapp.review.models import Interval
 
 from . import ingest, lifecycle, tus
-from .comments import replace_comments
+from .comments import CommentsError, replace_comments
 from .media import ranged_file_response
 from .storage import StorageFull
 from .models import Job, Video
@@ -63,6 +63,8 @@ def upload(request, slug):
             try:
                 outcome = ingest.create_video(shop, request.user, resumable.path, name=resumable.filename,
                                               title=title, comments=comments)
+            except CommentsError:
+                raise  # the video is fine: the upload is kept, the form can be sent again
             except (InputError, StorageFull):
                 resumable.discard()
                 raise
