@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "webapp.catalog",
     "webapp.videos",
     "webapp.review",
+    "webapp.segments",
     "axes",
 ]
 
@@ -191,6 +192,10 @@ SHOPFOCUS_JOB_TRANSIENT_ATTEMPTS = int(os.environ.get("SHOPFOCUS_JOB_TRANSIENT_A
 SHOPFOCUS_QUEUED_TIMEOUT_S = float(os.environ.get("SHOPFOCUS_QUEUED_TIMEOUT_S", 900))
 SHOPFOCUS_PROGRESS_MIN_INTERVAL_S = float(os.environ.get("SHOPFOCUS_PROGRESS_MIN_INTERVAL_S", 1.0))
 SHOPFOCUS_REAP_EVERY_S = float(os.environ.get("SHOPFOCUS_REAP_EVERY_S", 60))
+# A video longer than 1.5 x SHOPFOCUS_SEGMENT_S runs as parts of about that length on any number of
+# workers (webapp.segments; 0: never split), each decoding SHOPFOCUS_SEGMENT_CONTEXT_S past its ends.
+SHOPFOCUS_SEGMENT_S = float(os.environ.get("SHOPFOCUS_SEGMENT_S", 600))
+SHOPFOCUS_SEGMENT_CONTEXT_S = float(os.environ.get("SHOPFOCUS_SEGMENT_CONTEXT_S", 30))
 
 # Celery. Default broker: kombu's filesystem transport (no server); redis://... in production.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
@@ -223,6 +228,8 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-jobs": {"task": "webapp.videos.tasks.reap_stale_jobs", "schedule": SHOPFOCUS_REAP_EVERY_S},
+    "resend-waiting-segments": {"task": "webapp.segments.tasks.resend_waiting_segments",
+                                "schedule": SHOPFOCUS_REAP_EVERY_S},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
