@@ -23,7 +23,7 @@ from webapp.videos.models import Video
 
 
 def endpoints(video, shop) -> dict[str, str]:
-    return {"timeline JSON": reverse("review:api:timeline_data", args=[video.pk]),
+    return {"timeline JSON": reverse("video-review-timeline", args=[video.pk]),
             "video list (API)": f"/api/videos/?shop={shop.slug}",
             "video list (page)": reverse("videos:list", args=[shop.slug])}
 
