@@ -56,6 +56,26 @@ def test_a_resumable_upload_in_two_pieces_becomes_a_video(personas, catalog, vid
     assert not Upload.objects.exists() and video.jobs.get().status == "queued"
 
 
+def test_a_script_with_an_api_token_uploads_resumably_and_gets_the_video(personas, catalog, video_bytes):
+    from django.test import Client
+
+    from tests.functional.test_api_tokens import make_token
+
+    script = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Token {make_token(personas.client(personas.seller))}")
+    url = create(script, personas.shop, name="obs.mp4", length=len(video_bytes))["Location"]
+    assert patch(script, url, video_bytes, 0).status_code == 204
+    comments = SimpleUploadedFile("c.csv", b"time_s,user,text\n1,ann,hi\n99,bob,late\n")
+
+    done = script.post(url + "video/", {"title": "From OBS", "comments": comments})
+
+    assert done.status_code == 201, done.content
+    body = done.json()
+    video = Video.objects.get(pk=body["id"])
+    assert (video.title, video.uploader, video.comments.count()) == ("From OBS", personas.seller, 1)
+    assert body["skipped_comment_lines"] == [3] and not Upload.objects.exists()
+    assert video.jobs.get().status == "queued"
+
+
 def test_a_finished_upload_is_kept_when_only_its_comments_file_is_wrong(personas, catalog, video_bytes):
     client = personas.client(personas.seller)
     url = create(client, personas.shop, length=len(video_bytes))["Location"]

@@ -31,14 +31,15 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import BaseParser
+from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ml.errors import InputError
 from webapp.accounts.models import Shop
 
-from .ingest import check_video_name
+from .comments import CommentsError
+from .ingest import check_video_name, create_video
 from .models import Upload
 from .sniff import SNIFF_BYTES, not_a_video_message, sniff_container
 from .storage import StorageFull, is_storage_full
@@ -247,6 +248,47 @@ def _first_bytes(stream, data: bytes, length: int) -> bytes:
             break
         data += more
     return data
+
+
+def store_finished_upload(user, upload: Upload, title: str = "", comments=None):
+    """The finished upload as a video (``ingest.create_video``, the file moved into place). A bad
+    video or a full disk removes the upload; a bad comments file keeps it for another try."""
+    try:
+        outcome = create_video(upload.shop, user, upload.path, name=upload.filename, title=title, comments=comments)
+    except CommentsError:
+        raise
+    except (InputError, StorageFull):
+        upload.discard()
+        raise
+    upload.discard()
+    return outcome
+
+
+class UploadFinish(APIView):
+    """For scripts (an API token): the finished upload becomes a video, as the upload form does."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(summary="Turn a finished upload into a video (and queue its job)",
+                   request={"multipart/form-data": {"type": "object", "properties": {
+                       "title": {"type": "string"}, "comments": {"type": "string", "format": "binary"}}}},
+                   responses={201: dict, 400: dict, 403: dict, 404: dict, 503: dict, 507: dict})
+    def post(self, request, pk):
+        upload = uploads_of(request.user).filter(pk=pk).first()
+        if upload is None:
+            raise Http404
+        if not upload.shop.can_upload(request.user):
+            raise PermissionDenied("only the shop's sellers and admins upload videos")
+        try:
+            upload = finished_upload(request.user, upload.shop, pk)
+            outcome = store_finished_upload(request.user, upload, request.data.get("title", ""),
+                                            request.FILES.get("comments"))
+        except StorageFull as e:
+            return Response({"error": f"{e}; nothing was kept"}, status=status.HTTP_507_INSUFFICIENT_STORAGE)
+        except InputError as e:
+            return Response({"error": str(e)}, status=status.HTTP_400_BAD_REQUEST)
+        body, code = outcome.to_json()
+        return Response(body, status=code)
 
 
 def finished_upload(user, shop, pk) -> Upload:

@@ -16,4 +16,5 @@ urlpatterns = [
     # Resumable uploads (tus 1.0.0); DRF answers 403 JSON to a client that is not signed in.
     path("api/uploads/", login_not_required(tus.UploadCreate.as_view()), name="tus_create"),
     path("api/uploads/<uuid:pk>/", login_not_required(tus.UploadDetail.as_view()), name="tus_upload"),
+    path("api/uploads/<uuid:pk>/video/", login_not_required(tus.UploadFinish.as_view()), name="tus_finish"),
 ]

@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from ml.errors import InputError
@@ -15,7 +14,7 @@ from webapp.review import services as review_services
 from webapp.review.models import Interval
 
 from . import ingest, lifecycle, tus
-from .comments import CommentsError, replace_comments
+from .comments import replace_comments
 from .media import ranged_file_response
 from .storage import StorageFull
 from .models import Job, Video
@@ -60,15 +59,7 @@ def upload(request, slug):
         title, comments = request.POST.get("title", ""), files.get("comments")
         if request.POST.get("upload"):  # a finished resumable upload (static/js/upload.js, tus)
             resumable = tus.finished_upload(request.user, shop, request.POST["upload"])
-            try:
-                outcome = ingest.create_video(shop, request.user, resumable.path, name=resumable.filename,
-                                              title=title, comments=comments)
-            except CommentsError:
-                raise  # the video is fine: the upload is kept, the form can be sent again
-            except (InputError, StorageFull):
-                resumable.discard()
-                raise
-            resumable.discard()
+            outcome = tus.store_finished_upload(request.user, resumable, title, comments)
         else:
             uploaded = files.get("file")
             if uploaded is None:
@@ -86,25 +77,19 @@ def upload(request, slug):
 
 def _uploaded_response(request, outcome):
     video = outcome.video
-    url = reverse("videos:detail", args=[video.pk])
-    notes = [n for n in (outcome.comments.report() if outcome.comments else "", outcome.duplicate_warning()) if n]
-    body = {"id": video.pk, "redirect": url, "sha256": video.sha256,
-            "duplicates": [{"id": v.pk, "title": v.title, "url": reverse("videos:detail", args=[v.pk])}
-                           for v in outcome.duplicates],
-            "warnings": notes, "skipped_comment_lines": outcome.comments.skipped_lines if outcome.comments else []}
+    body, status = outcome.to_json()
     if outcome.waiting_for_broker:
-        error = (f"the job queue cannot be reached right now: {video.title!r} is saved (video #{video.pk}) and "
-                 "its processing starts by itself when the queue is back; no need to upload it again")
         if _wants_json(request):
-            return JsonResponse({**body, "error": error, "job_status": "waiting for the job queue"}, status=503)
-        return render(request, "videos/queue_unavailable.html", {"video": video, "shop": video.shop, "error": error,
-                                                                   "warnings": notes}, status=503)
+            return JsonResponse(body, status=status)
+        return render(request, "videos/queue_unavailable.html", {"video": video, "shop": video.shop,
+                                                                   "error": body["error"], "warnings": body["warnings"]},
+                      status=503)
     messages.success(request, f"Uploaded {video.title}; processing has been queued.")
-    for note in notes:  # shown on the video's page, where both the form and the script land
+    for note in body["warnings"]:  # shown on the video's page, where both the form and the script land
         messages.warning(request, note[0].upper() + note[1:] + ".")
     if _wants_json(request):
-        return JsonResponse(body, status=201)
-    return redirect(url)
+        return JsonResponse(body, status=status)
+    return redirect(body["redirect"])
 
 
 def detail(request, pk):
