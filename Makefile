@@ -45,11 +45,11 @@ run: install
 	$(PYTHON) manage.py migrate --noinput
 	$(PYTHON) manage.py collectstatic --noinput -v 0
 	$(PYTHON) manage.py demo
-	@echo "starting a Celery worker (log: var/worker.log) and the web server on http://$(HOST):$(PORT)/"
+	@echo "starting a Celery worker (log: var/worker.log) and the web server (gunicorn) on http://$(HOST):$(PORT)/"
 	@echo "log in as seller / seller-demo-pass, reviewer / reviewer-demo-pass, admin / admin-demo-pass (shop admin) or staff / staff-demo-pass (platform staff)"
 	@mkdir -p var; $(BIN)/celery -A webapp worker -B -Q cpu,gpu -c 1 --loglevel INFO > var/worker.log 2>&1 & \
 	  worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
-	  $(PYTHON) manage.py runserver $(HOST):$(PORT) --noreload
+	  HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c webapp/gunicorn.conf.py
 
 worker: install
 	$(BIN)/celery -A webapp worker -B -Q cpu,gpu -c 1 --loglevel INFO
