@@ -46,7 +46,7 @@ def complete_error_responses(result, generator, request, public):
             params = op.get("parameters", []) + item.get("parameters", [])
             has_body = "requestBody" in op
             codes = [401, 403, 429]
-            if has_body or any(p.get("in") == "query" for p in params):
+            if has_body or any(p.get("in") == "query" for p in params) or "400" in op.get("responses", {}):
                 codes.append(400)
             if "{" in path:
                 codes.append(404)

@@ -28,3 +28,10 @@ def map_path_parameters(context, path_parameters):
 def as_text(ctx, response):
     """The exports' CSV and WebVTT are validated as the strings the schema says they are."""
     return response.content.decode("utf-8")
+
+
+@schemathesis.serializer("application/offset+octet-stream")
+def tus_bytes(ctx, value):
+    """A tus PATCH body: raw bytes (strings as UTF-8)."""
+    data = value if isinstance(value, bytes) else str(value).encode("utf-8")
+    return {"data": data}

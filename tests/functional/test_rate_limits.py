@@ -78,3 +78,12 @@ def test_anonymous_clients_are_throttled_per_address_and_forged_headers_do_not_h
     statuses = [client.get("/api/schema/", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").status_code for i in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
     assert client.get("/api/schema/", REMOTE_ADDR="10.0.0.9").status_code == 200
+
+
+@pytest.mark.parametrize("password", ["password1", "12345678901", "short", "sellers1"])
+def test_weak_passwords_are_refused_where_passwords_are_set(password, personas):
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        validate_password(password, personas.seller)

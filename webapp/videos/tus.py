@@ -162,13 +162,14 @@ class UploadDetail(TusView):
             raise Http404
         return upload
 
-    @extend_schema(summary="How much of the upload the server has (tus offset)", responses={200: None, 404: None})
+    @extend_schema(summary="How much of the upload the server has (tus offset)",
+                   responses={200: None, 404: None, 412: None})
     def head(self, request, pk):
         upload = self.get_upload(pk)
         return Response(status=status.HTTP_200_OK, headers=tus_headers(
             **{"Upload-Offset": str(upload.offset()), "Upload-Length": str(upload.length)}))
 
-    @extend_schema(summary="The upload's state as JSON", responses={200: dict, 404: dict})
+    @extend_schema(summary="The upload's state as JSON", responses={200: dict, 404: dict, 412: dict})
     def get(self, request, pk):
         upload = self.get_upload(pk)
         return Response({"id": str(upload.pk), "filename": upload.filename, "offset": upload.offset(),
@@ -177,7 +178,7 @@ class UploadDetail(TusView):
     @extend_schema(summary="Append bytes at Upload-Offset (tus core)",
                    request={"application/offset+octet-stream": bytes},
                    parameters=[OpenApiParameter("Upload-Offset", int, OpenApiParameter.HEADER, required=True)],
-                   responses={204: None, 400: dict, 404: dict, 409: dict, 415: dict, 507: dict})
+                   responses={204: None, 400: dict, 404: dict, 409: dict, 412: dict, 415: dict, 507: dict})
     def patch(self, request, pk):
         upload = self.get_upload(pk)
         if request.content_type.split(";")[0].strip() != OffsetOctetStream.media_type:
@@ -202,7 +203,7 @@ class UploadDetail(TusView):
         return Response(status=status.HTTP_204_NO_CONTENT,
                         headers=tus_headers(**{"Upload-Offset": str(offset + written)}))
 
-    @extend_schema(summary="Abandon the upload (tus termination)", responses={204: None, 404: dict})
+    @extend_schema(summary="Abandon the upload (tus termination)", responses={204: None, 404: dict, 412: dict})
     def delete(self, request, pk):
         self.get_upload(pk).discard()
         return Response(status=status.HTTP_204_NO_CONTENT, headers=tus_headers())
