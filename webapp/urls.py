@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("webapp.catalog.urls")),
     path("", include("webapp.videos.urls")),
     path("", include("webapp.review.page_urls")),  # review pages (their JSON: webapp.review.api)
+    path("", include("webapp.live.urls")),  # issue 14: live sessions
 ]
 
 if settings.SERVE_MEDIA:

@@ -995,6 +995,7 @@
           renderJob.polling = false;
           var still = r.data.status === "queued" || r.data.status === "running";
           renderJob(r.data);
+          if (still && cfg.live && !S.pending && !S.drag) load();  // a live stream: its intervals so far
           if (!still) { load().then(loadCurves).then(loadEvidence); $("rv-job").hidden = r.data.status !== "failed"; }
         });
       };
