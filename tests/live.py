@@ -24,6 +24,17 @@ DURATION_S = 52.0
 FPS, SIZE, GOP = 10, (640, 360), 20  # a keyframe every 2 s, as OBS is told to send
 
 
+def database_url() -> str:
+    """The test database's URL, for the worker process."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{os.path.abspath(s['NAME'])}"
+    auth = (s["USER"] or "") + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -13,7 +13,7 @@
     if (key === shown) return;
     shown = key;
     box.textContent = "";
-    if (!p) { document.body.dataset.product = ""; return; }
+    if (!p) { document.body.dataset.product = ""; window.dispatchEvent(new CustomEvent("lv-change", {detail: null})); return; }
     var card = document.createElement("article"); card.className = "nv-card"; card.dataset.product = p.product_id;
     if (p.thumbnail) { var img = document.createElement("img"); img.src = p.thumbnail; img.alt = ""; card.appendChild(img); }
     var text = document.createElement("div");

@@ -8,7 +8,7 @@ stream name by itself ("Already publishing"); and it writes each stream's MPEG-T
 (its HLS writer) whoever follows them, so a live worker that dies loses no second of the stream.
 An ``ffmpeg -listen`` receiver takes one connection, knows no keys, and dies with its worker.
 
-Fragments are cut at keyframes after ``hls_fragment`` and forced at ``hls_max_fragment`` (the
+Fragments are cut at keyframes after ``hls_fragment`` and forced at ``hls_max_fragment`` (1 s: the
 recording joins them back into one stream, so a cut between keyframes costs nothing); nginx
 keeps every fragment (``hls_cleanup off``) and continues their numbers across a reconnect
 (``hls_continuous``), marking it ``#EXT-X-DISCONTINUITY``."""
@@ -78,7 +78,7 @@ rtmp {{
       hls_path {hls_dir};
       hls_nested on;
       hls_fragment 1s;
-      hls_max_fragment 2s;
+      hls_max_fragment 1s;
       hls_playlist_length 24h;
       hls_cleanup off;
       hls_continuous on;

@@ -86,7 +86,7 @@ def status_dict(session) -> dict:
     return {"id": session.pk, "state": session.state, "state_label": session.get_state_display(),
             "message": session.message or (job.message if job else ""), "recorded_s": round(session.recorded_s, 1),
             "followed_s": round(session.followed_s, 1), "reconnects": session.reconnects,
-            "job": job.status if job else None, "video": session.video_id,
+            "job": job.status if job else None, "stage": job.stage if job else "", "video": session.video_id,
             "now": session.now_product.title if session.now_product_id and session.state == "live" else None,
             "intervals": session.video.intervals.count()}
 

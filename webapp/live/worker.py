@@ -128,7 +128,7 @@ class LiveRun:
                                os.path.join(wd, "relay.log"))
         self.state_dir = os.path.join(wd, "follow")
         self.products = {p.product_id: p.pk for p in session.products.all()}
-        self._last_report = 0.0
+        self._last_report = None
 
     # ------------------------------------------------------------------ callbacks of the follower
     def emit(self, interval):
@@ -137,6 +137,11 @@ class LiveRun:
         with_fresh_connection(lambda: add_machine_intervals(self.job, [interval]))
 
     def on_now(self, t_s: float, open_intervals):
+        wall, cpu = time.monotonic(), time.process_time()
+        if self._last_report:
+            log.info("live %s: scored to %.1f s (recorded %.1f s) in %.2f s wall, %.2f s CPU", self.session.pk, t_s,
+                     self.recording.state.duration_s, wall - self._last_report[0], cpu - self._last_report[1])
+        self._last_report = (wall, cpu)
         best = max(open_intervals, key=lambda iv: iv.score) if open_intervals else None
         pk = self.products.get(best.product_id) if best else None
 
@@ -155,29 +160,40 @@ class LiveRun:
         ingest = Ingest(self.session, self.recording, self.relay)
         ingest.start()
         try:
-            while not self.recording.started and not ingest.over.is_set():
-                time.sleep(TICK_S)
-                if not with_fresh_connection(lambda: lifecycle.heartbeat(self.job.pk)):
-                    raise CancelledError("the job was cancelled before the stream started")
-            if ingest.error is not None:
-                raise ingest.error
-            if not self.recording.started:
-                services.mark(self.session.pk, State.FAILED, ingest.failed or "the stream never started")
-                with_fresh_connection(lambda: lifecycle.fail(self.job.pk, ingest.failed or "the stream never started"))
-                return
-            options = pipeline_options(self.job)
             with tempfile.TemporaryDirectory(prefix=f"shopfocus-live{self.session.pk}-") as tmp:
                 catalog_dir = self._catalog(os.path.join(tmp, "catalog"))
+                options = pipeline_options(self.job)
+                if not self.recording.started:
+                    self._report("warming up")
+                    warm_up(catalog_dir, options, tmp)
+                    self._report("waiting for the stream")
+                while not self.recording.started and not ingest.over.is_set():
+                    time.sleep(TICK_S)
+                    if not with_fresh_connection(lambda: lifecycle.heartbeat(self.job.pk)):
+                        raise CancelledError("the job was cancelled before the stream started")
+                if ingest.error is not None:
+                    raise ingest.error
+                if not self.recording.started:
+                    why = ingest.failed or "the stream never started"
+                    services.mark(self.session.pk, State.FAILED, why)
+                    with_fresh_connection(lambda: lifecycle.fail(self.job.pk, why))
+                    return
+                self._report("live")
                 result = follow(self.recording.path, catalog_dir, os.path.join(tmp, "result.json"), options=options,
                                 segment_s=settings.SHOPFOCUS_LIVE_SEGMENT_S, poll_s=TICK_S, emit=self.emit,
                                 on_now=self.on_now, finished=ingest.over.is_set, state_dir=self.state_dir,
                                 idle_timeout_s=None)
             if ingest.error is not None:
                 raise ingest.error
+            self._report("turning the recording into a video")
             self._finish(result)
         finally:
             ingest.stop_asked.set()
             ingest.join(timeout=30)
+
+    def _report(self, stage: str) -> None:
+        if not with_fresh_connection(lambda: lifecycle.progress(self.job.pk, stage, 0.0)):
+            raise CancelledError(f"job {self.job.pk} is no longer running")
 
     def _catalog(self, dest: str) -> str:
         from webapp.catalog.services import export_catalog_folder
@@ -202,6 +218,40 @@ class LiveRun:
                           "found: the recording is a video you can review", recorded_s=info.duration_s)
             services.set_now_showing(self.session.pk, None)
             os.remove(ts_path)
+
+
+def warm_up(catalog_dir: str, options, workdir: str) -> None:
+    """Score two seconds of a blank clip while the seller sets up the encoder: the models load
+    (and stay loaded in this process) before the stream's first segment, not during it."""
+    import av
+    import numpy as np
+
+    from ml.catalog import load_catalog
+    from ml.pipeline import _Clock, compute_features
+
+    path = os.path.join(workdir, "warm-up.ts")
+    with av.open(path, "w", format="mpegts") as out:
+        v = out.add_stream("libx264", rate=5)
+        v.width, v.height, v.pix_fmt = 160, 96, "yuv420p"
+        a = out.add_stream("aac", rate=16000)
+        a.layout = "mono"
+        for i in range(10):
+            for packet in v.encode(av.VideoFrame.from_ndarray(np.full((96, 160, 3), 120, np.uint8), format="rgb24")):
+                out.mux(packet)
+        for packet in v.encode():
+            out.mux(packet)
+        for i in range(32):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 16000, i * 1024
+            for packet in a.encode(frame):
+                out.mux(packet)
+        for packet in a.encode():
+            out.mux(packet)
+    try:
+        compute_features(path, load_catalog(catalog_dir), None, options, 2.0, True, lambda *_: None, _Clock(),
+                         start_s=0.0, end_s=2.0)
+    except Exception:  # noqa: BLE001 - warming is an optimisation; the real run reports real errors
+        log.exception("warming the models up failed")
 
 
 def run_live_session(job_id: int, worker: str = "") -> Job | None:
