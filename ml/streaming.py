@@ -129,6 +129,7 @@ def follow(video: str, catalog_dir: str, out: str, comments: str | None = None,
     last_growth, last_len = time.monotonic(), -1.0
     curves, decision = None, None
     if state.features is not None:
+        print(f"resuming from {state.done:.1f} s ({len(state.evidence)} segments in {state_dir})", file=sys.stderr)
         curves = scorer.curves(state.features)
         decision = scorer.decide(curves)
     while True:

@@ -16,7 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import use_broker
+
 ROOT = Path(__file__).resolve().parents[1]
+REDIS_URL = os.environ.get("SHOPFOCUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+GRACE_S = 10  # the live worker's reconnect grace in these tests
 CATALOG_DIR = ROOT / "tests" / "data" / "catalog"
 # (start_s, end_s, product_id): what the episode shows; the rest of the time an idle grey set.
 SCRIPT = [(4.0, 16.0, "gs_34"), (20.0, 32.0, "gs_06"), (36.0, 48.0, "gs_45")]
@@ -218,3 +222,53 @@ def require_tools():
     if missing or not any(os.access(os.path.join(d, "ffmpeg"), os.X_OK) for d in os.environ["PATH"].split(":")):
         pytest.fail(f"the live tests need nginx with the RTMP module and ffmpeg ({', '.join(missing)} missing): "
                     "`make install` installs Debian's nginx, libnginx-mod-rtmp and ffmpeg")
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.25):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def start_worker(tmp_path: Path, settings, server: "RtmpServer", live_dir: Path, n: int = 0) -> LiveWorker:
+    return LiveWorker(tmp_path / f"live-worker{n}.log", {
+        "DATABASE_URL": database_url(), "MEDIA_ROOT": settings.MEDIA_ROOT, "CELERY_BROKER_URL": REDIS_URL,
+        "SHOPFOCUS_VAR_DIR": tmp_path / "worker-var", "SHOPFOCUS_LIVE_DIR": live_dir,
+        "SHOPFOCUS_LIVE_RTMP_PORT": server.port, "SHOPFOCUS_LIVE_RECONNECT_GRACE_S": GRACE_S,
+        "SHOPFOCUS_LIVE_SEGMENT_S": 4}).wait_ready()
+
+
+@pytest.fixture
+def rig(transactional_db, personas, live_server, settings, tmp_path):
+    """RTMP server + live worker on the test database, a Redis broker, the catalog of tests/data."""
+    import redis
+
+    from webapp.catalog.services import import_catalog_folder
+    from webapp.celery import app
+
+    require_tools()
+    live_dir = tmp_path / "live"
+    settings.SHOPFOCUS_LIVE_DIR = live_dir
+    (tmp_path / "nginx").mkdir()
+    server = RtmpServer(tmp_path / "nginx", live_dir, live_server.url)
+    settings.SHOPFOCUS_LIVE_RTMP_URL, settings.SHOPFOCUS_LIVE_RTMP_PORT = server.url, server.port
+    import_catalog_folder(personas.shop, str(CATALOG_DIR))
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    use_broker(app, REDIS_URL)
+    episode = make_episode(tmp_path / "episode.mp4")
+    workers = [start_worker(tmp_path, settings, server, live_dir)]
+    try:
+        yield {"server": server, "worker": workers[0], "workers": workers, "episode": episode, "tmp": tmp_path,
+               "live_dir": live_dir, "settings": settings}
+    finally:
+        for w in workers:
+            w.stop()
+        server.stop()
+        use_broker(app, "memory://")
+        redis.Redis.from_url(REDIS_URL).flushdb()
+
+

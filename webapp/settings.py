@@ -196,6 +196,8 @@ SHOPFOCUS_LIVE_RECONNECT_GRACE_S = float(os.environ.get("SHOPFOCUS_LIVE_RECONNEC
 SHOPFOCUS_LIVE_START_TIMEOUT_S = float(os.environ.get("SHOPFOCUS_LIVE_START_TIMEOUT_S", 300))
 # Seconds of stream per scoring step of the follower: the main term of the viewers' delay.
 SHOPFOCUS_LIVE_SEGMENT_S = float(os.environ.get("SHOPFOCUS_LIVE_SEGMENT_S", 4))
+# Load the models while the seller sets up the encoder, not during the stream's first segment.
+SHOPFOCUS_LIVE_WARM_UP = env_bool("SHOPFOCUS_LIVE_WARM_UP", True)
 # Viewers' "now showing": long polls of at most LONGPOLL_S, at most LONGPOLL_MAX at once per
 # server process (each holds a gthread thread); past that, viewers poll every POLL_MS.
 SHOPFOCUS_LIVE_LONGPOLL_S = float(os.environ.get("SHOPFOCUS_LIVE_LONGPOLL_S", 20))

@@ -170,3 +170,26 @@ def test_past_its_long_poll_limit_the_server_tells_viewers_to_poll(personas, sta
             except ValueError:
                 break
     assert now["poll_ms"] == settings.SHOPFOCUS_LIVE_POLL_MS > 0
+
+
+def test_a_stream_that_never_starts_fails_with_a_message_saying_what_to_check(transactional_db, personas, catalog,
+                                                                            settings, tmp_path):
+    """The live worker (here in this process) waits SHOPFOCUS_LIVE_START_TIMEOUT_S for the first
+    fragment, then fails the session and its job, and frees the slot."""
+    from django.db import connection
+
+    from webapp.live.worker import run_live_session
+
+    settings.SHOPFOCUS_LIVE_DIR = tmp_path / "live"
+    settings.SHOPFOCUS_LIVE_START_TIMEOUT_S = 1
+    settings.SHOPFOCUS_LIVE_WARM_UP = False
+    session = services.start_session(personas.shop, personas.seller, "Nobody came", list(catalog))
+    try:
+        run_live_session(session.job_id)
+    finally:
+        connection.close()
+    session.refresh_from_db()
+    session.job.refresh_from_db()
+    assert session.state == "failed" and session.slot is None
+    assert "no stream arrived within 1 s" in session.message and "stream key in OBS" in session.message
+    assert session.job.status == "failed" and "no stream arrived" in session.job.message

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -26,7 +27,9 @@ from webapp.videos.storage import atomic_write_json
 
 log = logging.getLogger(__name__)
 
-JUMP_S = 1.0  # a fragment starting this far from where the last one ended starts a new timeline part
+# A fragment starting this far from where the last one ended starts a new timeline part. Only the
+# timestamps tell: nginx marks every fragment it cuts between keyframes #EXT-X-DISCONTINUITY too.
+JUMP_S = 1.0
 
 
 @dataclass
@@ -88,11 +91,24 @@ class Recording:
         segments = self.playlist()
         n = 0
         for seg in segments[self.state.fragments:]:
-            self._append(os.path.join(self.fragments_dir, seg.uri), bool(seg.discontinuity))
+            self._append(os.path.join(self.fragments_dir, seg.uri))
             n += 1
         return n
 
-    def _append(self, fragment: str, discontinuity: bool) -> None:
+    def _append(self, fragment: str) -> None:
+        try:
+            self._remux(fragment)
+        except av.error.FFmpegError as e:
+            # The last fragment of a publisher that vanished can be a few packets of nothing;
+            # the recording goes on without it.
+            log.warning("fragment %s could not be read (%s); skipped", fragment, e)
+            if os.path.exists(self.path) and os.path.getsize(self.path) != self.state.size:
+                with open(self.path, "r+b") as f:
+                    f.truncate(self.state.size)
+        self.state.fragments += 1
+        atomic_write_json(self.state_path, asdict(self.state))
+
+    def _remux(self, fragment: str) -> None:
         s = self.state
         with av.open(fragment) as inp, open(self.path, "ab") as f:
             streams = list(inp.streams.video[:1]) + list(inp.streams.audio[:1])
@@ -103,7 +119,7 @@ class Recording:
                 first = min(starts)
                 if s.end_ts is None:
                     s.shift, s.first_ts, s.parts = 0.0, first, 1
-                elif discontinuity or s.input_end is None or abs(first - s.input_end) > JUMP_S:
+                elif s.input_end is None or abs(first - s.input_end) > JUMP_S:
                     s.shift, s.parts = s.end_ts - first, s.parts + 1  # the publisher came back
                 out = av.open(f, "w", format="mpegts", options={"mpegts_copyts": "1"})
                 try:
@@ -128,8 +144,6 @@ class Recording:
             f.flush()
             os.fsync(f.fileno())
             s.size = f.tell()
-        s.fragments += 1
-        atomic_write_json(self.state_path, asdict(s))
 
 
 # --------------------------------------------------------------------------- pulling a URL
@@ -140,6 +154,7 @@ class Relay:
 
     def __init__(self, url: str, publish_url: str, pid_path: str, log_path: str):
         self.url, self.publish_url, self.pid_path, self.log_path = url, publish_url, pid_path, log_path
+        self.exit_path = pid_path + ".exit"  # ffmpeg's exit status, readable by a worker that adopted it
 
     def command(self) -> list[str]:
         cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning"]
@@ -164,12 +179,26 @@ class Relay:
     def running(self) -> bool:
         return self.pid() is not None
 
+    def exit_code(self) -> int | None:
+        """0: the source ended (end of a finished playlist, the remote stream stopped); other: it
+        failed; None: still running, or never started."""
+        try:
+            with open(self.exit_path) as f:
+                return int(f.read().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
     def start(self) -> None:
         if self.running():
             return
+        try:
+            os.remove(self.exit_path)
+        except FileNotFoundError:
+            pass
+        script = f"{shlex.join(self.command())}; echo $? > {shlex.quote(self.exit_path)}"
         with open(self.log_path, "ab") as logf:
-            proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            proc = subprocess.Popen(["sh", "-c", script], stdin=subprocess.DEVNULL, stdout=logf,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
         with open(self.pid_path, "w") as f:
             f.write(str(proc.pid))
         self._proc = proc  # reaped by poll() below, so it never lingers as a zombie

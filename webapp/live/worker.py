@@ -99,6 +99,9 @@ class Ingest(threading.Thread):
     def _keep_relay(self, s: LiveSession):
         self.relay.poll()
         if s.state in (State.WAITING, State.LIVE, State.RECONNECTING) and not self.relay.running():
+            if self.relay.exit_code() == 0:  # the source itself ended: so does the session
+                services.mark(s.pk, State.ENDING, "the pulled stream ended")
+                return
             last = getattr(self, "_relay_started", 0.0)
             if time.monotonic() - last > 3.0:
                 if last:
@@ -164,8 +167,9 @@ class LiveRun:
                 catalog_dir = self._catalog(os.path.join(tmp, "catalog"))
                 options = pipeline_options(self.job)
                 if not self.recording.started:
-                    self._report("warming up")
-                    warm_up(catalog_dir, options, tmp)
+                    if settings.SHOPFOCUS_LIVE_WARM_UP:
+                        self._report("warming up")
+                        warm_up(catalog_dir, options, tmp)
                     self._report("waiting for the stream")
                 while not self.recording.started and not ingest.over.is_set():
                     time.sleep(TICK_S)

@@ -13,59 +13,12 @@ import os
 import statistics
 import time
 
-import pytest
-
 from tests import live
-from tests.conftest import use_broker
+from tests.live import GRACE_S, rig  # noqa: F401 (the fixture)
 
 from .conftest import Session
 
-REDIS_URL = os.environ.get("SHOPFOCUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
-GRACE_S = 10
 DROP_AT_S = 26.0  # the publisher's connection dies inside gs_06's exhibition, and comes back
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-@pytest.fixture
-def rig(transactional_db, personas, live_server, settings, tmp_path):
-    """RTMP server + live worker on the test database, a Redis broker, the catalog of tests/data."""
-    import redis
-
-    from webapp.catalog.services import import_catalog_folder
-    from webapp.celery import app
-
-    live.require_tools()
-    live_dir = tmp_path / "live"
-    settings.SHOPFOCUS_LIVE_DIR = live_dir
-    (tmp_path / "nginx").mkdir()
-    server = live.RtmpServer(tmp_path / "nginx", live_dir, live_server.url)
-    settings.SHOPFOCUS_LIVE_RTMP_URL, settings.SHOPFOCUS_LIVE_RTMP_PORT = server.url, server.port
-    import_catalog_folder(personas.shop, str(live.CATALOG_DIR))
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    use_broker(app, REDIS_URL)
-    worker = live.LiveWorker(tmp_path / "live-worker.log", {
-        "DATABASE_URL": live.database_url(), "MEDIA_ROOT": settings.MEDIA_ROOT, "CELERY_BROKER_URL": REDIS_URL,
-        "SHOPFOCUS_VAR_DIR": tmp_path / "worker-var", "SHOPFOCUS_LIVE_DIR": live_dir,
-        "SHOPFOCUS_LIVE_RTMP_PORT": server.port, "SHOPFOCUS_LIVE_RECONNECT_GRACE_S": GRACE_S,
-        "SHOPFOCUS_LIVE_SEGMENT_S": 4})
-    episode = live.make_episode(tmp_path / "episode.mp4")
-    try:
-        worker.wait_ready()
-        yield {"server": server, "worker": worker, "episode": episode, "tmp": tmp_path}
-    finally:
-        worker.stop()
-        server.stop()
-        use_broker(app, "memory://")
-        redis.Redis.from_url(REDIS_URL).flushdb()
 
 
 def test_a_viewer_sees_the_product_on_screen_live_through_a_drop_and_the_stream_becomes_a_video(
@@ -94,29 +47,29 @@ def test_a_viewer_sees_the_product_on_screen_live_through_a_drop_and_the_stream_
 
     wrong = live.Publisher(rig["episode"], f"{server_url}/not-the-key", tmp / "wrong.log")
     assert wrong.wait(timeout=60) != 0  # refused by the on_publish check
-    wait_for(lambda: LiveSession.objects.filter(pk=session.pk, job__stage="waiting for the stream").exists(), 240,
+    live.wait_for(lambda: LiveSession.objects.filter(pk=session.pk, job__stage="waiting for the stream").exists(), 240,
              "the live worker to be warm and waiting")
     first = live.Publisher(rig["episode"], f"{server_url}/{key}", tmp / "publish-1.log", duration_s=DROP_AT_S + 2)
-    wait_for(lambda: LiveSession.objects.filter(pk=session.pk, state="live").exists(), 30, "the publisher to be on")
+    live.wait_for(lambda: LiveSession.objects.filter(pk=session.pk, state="live").exists(), 30, "the publisher to be on")
     second = live.Publisher(rig["episode"], f"{server_url}/{key}", tmp / "busy.log")
     assert second.wait(timeout=60) != 0  # a second publisher on a busy key is refused
     time.sleep(max(0.0, first.wall_of(DROP_AT_S) - time.time()))
     first.kill()  # the encoder's connection dies without a goodbye
-    wait_for(lambda: LiveSession.objects.filter(pk=session.pk, state="reconnecting").exists(), 30, "the drop")
+    live.wait_for(lambda: LiveSession.objects.filter(pk=session.pk, state="reconnecting").exists(), 30, "the drop")
     time.sleep(1.0)
     again = live.Publisher(rig["episode"], f"{server_url}/{key}", tmp / "publish-2.log", start_s=DROP_AT_S)
-    wait_for(lambda: LiveSession.objects.filter(pk=session.pk, state="live", reconnects=1).exists(), 30,
+    live.wait_for(lambda: LiveSession.objects.filter(pk=session.pk, state="live", reconnects=1).exists(), 30,
              "the publisher to come back")
 
     # Intervals arrive while the stream runs, and the seller's timeline shows them.
-    wait_for(lambda: session.video.intervals.exists() or again.proc.poll() is not None, 120, "an interval")
+    live.wait_for(lambda: session.video.intervals.exists() or again.proc.poll() is not None, 120, "an interval")
     assert again.proc.poll() is None, "no interval was stored while the stream was on"
     p.goto(f"{live_server.url}/videos/{session.video_id}/review/")
     p.wait_for_function("window.__rv && window.__rv.intervals.size > 0", timeout=30000)
     assert again.wait(timeout=120) == 0, again.output()
     stream_end = time.time()
 
-    wait_for(lambda: LiveSession.objects.filter(pk=session.pk, state__in=("ended", "failed")).exists(),
+    live.wait_for(lambda: LiveSession.objects.filter(pk=session.pk, state__in=("ended", "failed")).exists(),
              GRACE_S + 300, "the session to end")
     session.refresh_from_db()
     assert session.state == "ended", f"{session.message}\n{rig['worker'].output()[-3000:]}"
