@@ -155,9 +155,10 @@ def follow(video: str, catalog_dir: str, out: str, comments: str | None = None,
             state.add(features, seg_evidence, end)
             curves = scorer.curves(state.features)
             decision = scorer.decide(curves)
+            last = complete and length - end <= options.step_s / 2  # nothing after this batch can extend them
             for iv in decision.intervals:
                 key = (iv.product_id, round(iv.start_s, 3))
-                if (iv.end_s < end - hold_s or complete) and key not in state.emitted:
+                if (iv.end_s < end - hold_s or last) and key not in state.emitted:
                     state.mark_emitted(key)
                     emit(iv)
             if on_now is not None:
