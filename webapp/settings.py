@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("SHOPFOCUS_VAR_DIR", BASE_DIR / "var"))
@@ -34,19 +35,24 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from static/, so /api/docs/ works offline
+    "csp",
     "webapp.accounts",
     "webapp.catalog",
     "webapp.videos",
     "webapp.review",
+    "webapp.segments",
+    "webapp.embeds",
     "webapp.live",
     "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -57,6 +63,46 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a lockout into the locked page (429)
 ]
+
+# HTTPS deployments (SHOPFOCUS_HTTPS=1; see "Deploying" in the README): redirect to HTTPS, secure
+# cookies, HSTS. Behind a TLS-terminating proxy (SHOPFOCUS_NUM_PROXIES >= 1) X-Forwarded-Proto
+# from that proxy says the request was HTTPS. `make run` serves plain HTTP on loopback: off there.
+SHOPFOCUS_HTTPS = env_bool("SHOPFOCUS_HTTPS", False)
+SHOPFOCUS_NUM_PROXIES = int(os.environ.get("SHOPFOCUS_NUM_PROXIES", 0))
+if SHOPFOCUS_HTTPS:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 365 * 24 * 3600))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    if SHOPFOCUS_NUM_PROXIES:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp) on every response: scripts from this site only (inline
+# ones need the request's nonce), nothing may frame a page (frame-ancestors 'none', with
+# X-Frame-Options DENY for old browsers) except the viewer, which shop sites may embed
+# (webapp.embeds: the shop's own sites plus SHOPFOCUS_VIEWER_FRAME_ANCESTORS). Inline style
+# attributes stay allowed (the templates position filmstrip tiles with them); no script can run
+# through them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF, "blob:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+X_FRAME_OPTIONS = "DENY"
+# Sites every shop's viewer may be framed by (origins, comma-separated; each shop adds its own).
+SHOPFOCUS_VIEWER_FRAME_ANCESTORS = env_list("SHOPFOCUS_VIEWER_FRAME_ANCESTORS", "")
+SHOPFOCUS_VIEWER_KEY_DAYS = float(os.environ.get("SHOPFOCUS_VIEWER_KEY_DAYS", 180))  # viewer links expire
 
 ROOT_URLCONF = "webapp.urls"
 WSGI_APPLICATION = "webapp.wsgi.application"
@@ -178,6 +224,10 @@ SHOPFOCUS_JOB_TRANSIENT_ATTEMPTS = int(os.environ.get("SHOPFOCUS_JOB_TRANSIENT_A
 SHOPFOCUS_QUEUED_TIMEOUT_S = float(os.environ.get("SHOPFOCUS_QUEUED_TIMEOUT_S", 900))
 SHOPFOCUS_PROGRESS_MIN_INTERVAL_S = float(os.environ.get("SHOPFOCUS_PROGRESS_MIN_INTERVAL_S", 1.0))
 SHOPFOCUS_REAP_EVERY_S = float(os.environ.get("SHOPFOCUS_REAP_EVERY_S", 60))
+# A video longer than 1.5 x SHOPFOCUS_SEGMENT_S runs as parts of about that length on any number of
+# workers (webapp.segments; 0: never split), each decoding SHOPFOCUS_SEGMENT_CONTEXT_S past its ends.
+SHOPFOCUS_SEGMENT_S = float(os.environ.get("SHOPFOCUS_SEGMENT_S", 600))
+SHOPFOCUS_SEGMENT_CONTEXT_S = float(os.environ.get("SHOPFOCUS_SEGMENT_CONTEXT_S", 30))
 
 # Live sessions (webapp/live). The RTMP server (nginx with its RTMP module, ``manage.py
 # live_rtmp``) listens on SHOPFOCUS_LIVE_RTMP_BIND:PORT, asks the web app at
@@ -236,6 +286,8 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-jobs": {"task": "webapp.videos.tasks.reap_stale_jobs", "schedule": SHOPFOCUS_REAP_EVERY_S},
+    "resend-waiting-segments": {"task": "webapp.segments.tasks.resend_waiting_segments",
+                                "schedule": SHOPFOCUS_REAP_EVERY_S},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -245,8 +297,21 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440))
 SHOPFOCUS_JSON_MAX_DEPTH = int(os.environ.get("SHOPFOCUS_JSON_MAX_DEPTH", 32))
 
+# API tokens (django-rest-knox): "Authorization: Token <token>", made and revoked on the
+# "API tokens" page; each expires after SHOPFOCUS_API_TOKEN_DAYS (stored as a digest only).
+KNOX_TOKEN_MODEL = "accounts.ApiToken"
+# knox's own AuthToken is swapped out for accounts.ApiToken, so its migrations (which would still
+# create a knox_authtoken table, referencing users and blocking test database flushes) never run.
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=float(os.environ.get("SHOPFOCUS_API_TOKEN_DAYS", 90))),
+    "AUTH_HEADER_PREFIX": "Token",
+}
+SHOPFOCUS_API_TOKENS_PER_USER = int(os.environ.get("SHOPFOCUS_API_TOKENS_PER_USER", 20))
+
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["knox.auth.TokenAuthentication",
+                                       "rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["webapp.parsers.StrictJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -258,7 +323,7 @@ REST_FRAMEWORK = {
         "anon": os.environ.get("SHOPFOCUS_API_RATE_ANON", "60/minute"),
         "user": os.environ.get("SHOPFOCUS_API_RATE_USER", "1200/minute"),
     },
-    "NUM_PROXIES": int(os.environ.get("SHOPFOCUS_NUM_PROXIES", 0)),  # reverse proxies in front of us
+    "NUM_PROXIES": SHOPFOCUS_NUM_PROXIES,  # reverse proxies in front of us
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": None,
 }

@@ -111,15 +111,16 @@ def test_rtmp_callbacks_without_the_servers_token_do_not_exist(start):
 
 
 def test_the_viewer_card_needs_the_signed_key_and_shows_what_is_on_screen(personas, start):
-    from webapp.live.views import viewer_key
+    from webapp.embeds.services import current_key
 
     session = start()
     anon = Client()
     assert anon.get(reverse("live:viewer", args=[session.pk])).status_code == 404
     assert anon.get(reverse("live:now", args=[session.pk]) + "?key=forged").status_code == 404
-    key = viewer_key(session)
+    key = current_key(session.video, personas.seller).key
     page = anon.get(reverse("live:viewer", args=[session.pk]) + f"?key={key}")
-    assert page.status_code == 200 and "X-Frame-Options" not in page  # embeddable
+    assert page.status_code == 200 and "X-Frame-Options" not in page  # embeddable, by the shop's sites only
+    assert "frame-ancestors 'self'" in page["Content-Security-Policy"]
     now = anon.get(reverse("live:now", args=[session.pk]) + f"?key={key}&after=-1").json()
     assert now["product"] is None and now["live"] is True
     rtmp_call(Client(), "publish", session.stream_key)

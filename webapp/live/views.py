@@ -8,7 +8,6 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,21 +18,17 @@ from django.views.decorators.http import require_POST
 
 from webapp.accounts.models import Shop
 from webapp.catalog.models import ProductImage
+from webapp.embeds import services as embeds
 
 from . import rtmp, services
 from .models import LiveSession
 
-VIEWER_SALT = "shopfocus.live.viewer"
 _long_polls = threading.BoundedSemaphore(max(1, settings.SHOPFOCUS_LIVE_LONGPOLL_MAX))
 
 
 def _session(request, pk) -> LiveSession:
     return get_object_or_404(LiveSession.objects.visible_to(request.user).select_related("shop", "video", "job"),
                              pk=pk)
-
-
-def viewer_key(session) -> str:
-    return signing.dumps({"live": session.pk}, salt=VIEWER_SALT)
 
 
 # --------------------------------------------------------------------------- seller
@@ -73,10 +68,13 @@ def detail(request, pk):
     session = _session(request, pk)
     services.release_finished_slots()
     session.refresh_from_db()
-    key = viewer_key(session)
+    can_manage = session.shop.can_upload(request.user)
+    # The viewer key of the session's video (webapp.embeds): the same key opens the video's own
+    # viewer page once the stream has ended, and revoking it on the focus page closes both.
+    key = embeds.current_key(session.video, request.user).key if can_manage else None
     return render(request, "live/detail.html", {
-        "session": session, "shop": session.shop, "can_manage": session.shop.can_upload(request.user),
-        "viewer_url": request.build_absolute_uri(reverse("live:viewer", args=[session.pk]) + f"?key={key}"),
+        "session": session, "shop": session.shop, "can_manage": can_manage,
+        "viewer_url": key and request.build_absolute_uri(reverse("live:viewer", args=[session.pk]) + f"?key={key}"),
         "status": status_dict(session),
     })
 
@@ -113,11 +111,8 @@ def _viewer_access(request, pk) -> tuple[LiveSession, str | None]:
         if session is not None:
             return session, None
     key = request.GET.get("key", "")
-    try:
-        ok = signing.loads(key, salt=VIEWER_SALT).get("live") == int(pk)
-    except (signing.BadSignature, AttributeError, TypeError, ValueError):
-        ok = False
-    if not ok:
+    session = LiveSession.objects.filter(pk=pk).only("video_id").first()
+    if session is None or embeds.video_for_key(session.video_id, key) is None:
         raise Http404
     return get_object_or_404(LiveSession, pk=pk), key
 
@@ -134,10 +129,12 @@ def viewer(request, pk):
     """The embeddable "now showing" card of a live session (empty when no product is shown)."""
     session, key = _viewer_access(request, pk)
     now_url = reverse("live:now", args=[session.pk]) + (f"?key={key}" if key else "")
-    return render(request, "live/viewer.html", {
+    response = render(request, "live/viewer.html", {
         "session": session,
         "config": {"now": now_url, "poll_ms": settings.SHOPFOCUS_LIVE_POLL_MS,
                    "state": services.now_showing(session, _image_url(session, key))}})
+    response._csp_replace = {"frame-ancestors": embeds.frame_ancestors(session.shop)}  # read by django-csp
+    return response
 
 
 @login_not_required
@@ -166,7 +163,7 @@ def now(request, pk):
     data = services.now_showing(session, _image_url(session, key))
     data["poll_ms"] = 0 if waited or not session.is_active else settings.SHOPFOCUS_LIVE_POLL_MS
     if not session.is_active and session.state == LiveSession.State.ENDED:
-        data["video_viewer"] = reverse("review:viewer", args=[session.video_id])
+        data["video_viewer"] = reverse("review:viewer", args=[session.video_id]) + (f"?key={key}" if key else "")
     resp = JsonResponse(data)
     resp["Cache-Control"] = "no-store"
     return resp

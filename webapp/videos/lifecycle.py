@@ -192,6 +192,10 @@ def reap(now=None) -> dict:
     max_attempts = settings.SHOPFOCUS_JOB_MAX_ATTEMPTS
     stale = Job.objects.filter(status=Job.Status.RUNNING).filter(
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
+    # A job split into parts (webapp.segments) has no heartbeat while its parts wait in the queue
+    # for a free worker: it is not stale (waiting parts are sent again, as queued jobs are).
+    stale = stale.exclude(pk__in=Job.objects.filter(segments__status="queued", segments__attempt=F("attempts"))
+                          .values("pk"))
     for job in stale:
         during = job.stage or "work"
         if job.attempts < max_attempts:

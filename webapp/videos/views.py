@@ -95,9 +95,12 @@ def _uploaded_response(request, outcome):
 
 def detail(request, pk):
     video = get_object_or_404(Video.objects.visible_to(request.user).select_related("shop"), pk=pk)
+    from webapp.segments.services import segments_of
+
     job = video.latest_job
     return render(request, "videos/detail.html", {
         "video": video, "shop": video.shop, "job": job, "jobs": video.jobs.all()[:10],
+        "segments": segments_of(job) if job else [],
         "comments_count": video.comments.count(),
         "interval_count": video.intervals.exclude(status="rejected").count(),
         "can_upload": video.shop.can_upload(request.user),
@@ -152,8 +155,10 @@ def cancel(request, pk):
 
 
 def job_status(request, pk):
+    from webapp.segments.services import segments_of
+
     job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk)
-    return JsonResponse(job.to_dict())
+    return JsonResponse({**job.to_dict(), "segments": segments_of(job)})
 
 
 def export(request, pk, fmt):

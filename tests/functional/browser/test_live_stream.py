@@ -73,7 +73,7 @@ def test_a_viewer_sees_the_product_on_screen_live_through_a_drop_and_the_stream_
              GRACE_S + 300, "the session to end")
     session.refresh_from_db()
     assert session.state == "ended", f"{session.message}\n{rig['worker'].output()[-3000:]}"
-    viewer.wait_for_function("document.querySelectorAll('#lv-card .nv-card').length === 0", timeout=30000)
+    viewer.wait_for_function("() => document.querySelectorAll('#lv-card .nv-card').length === 0", timeout=30000)
     changes = viewer.evaluate("window.__changes")
     seller.shot("live-ended")
 
