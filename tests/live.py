@@ -23,8 +23,11 @@ REDIS_URL = os.environ.get("SHOPFOCUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/1
 GRACE_S = 10  # the live worker's reconnect grace in these tests
 CATALOG_DIR = ROOT / "tests" / "data" / "catalog"
 # (start_s, end_s, product_id): what the episode shows; the rest of the time an idle grey set.
-SCRIPT = [(4.0, 16.0, "gs_34"), (20.0, 32.0, "gs_06"), (36.0, 48.0, "gs_45")]
-DURATION_S = 52.0
+# SHOPFOCUS_LIVE_DELAY_REPEAT=N shows the three products N times (a longer delay measurement).
+_CYCLE = [(4.0, 16.0, "gs_34"), (20.0, 32.0, "gs_06"), (36.0, 48.0, "gs_45")]
+_REPEAT = max(1, int(os.environ.get("SHOPFOCUS_LIVE_DELAY_REPEAT", "1")))
+SCRIPT = [(a + 48.0 * k, b + 48.0 * k, pid) for k in range(_REPEAT) for a, b, pid in _CYCLE]
+DURATION_S = 48.0 * _REPEAT + 4.0
 FPS, SIZE, GOP = 10, (640, 360), 20  # a keyframe every 2 s, as OBS is told to send
 
 

@@ -27,9 +27,13 @@
 
   function next(s) {
     version = s.version; render(s);
-    if (!s.live) {
-      if (s.video_viewer) box.dataset.ended = "1";
-      return setTimeout(poll, 15000);  // ended: nothing more is coming (a restart is a new session)
+    if (!s.live) {  // ended: nothing more is coming (a restart is a new session)
+      if (s.video_viewer && !box.dataset.ended) {
+        box.dataset.ended = "1";
+        var a = document.createElement("a"); a.href = s.video_viewer; a.className = "lv-ended";
+        a.textContent = "The live stream has ended: watch the recording"; box.appendChild(a);
+      }
+      return;
     }
     setTimeout(poll, s.poll_ms || 0);
   }

@@ -145,7 +145,8 @@ class LiveRun:
             log.info("live %s: scored to %.1f s (recorded %.1f s) in %.2f s wall, %.2f s CPU", self.session.pk, t_s,
                      self.recording.state.duration_s, wall - self._last_report[0], cpu - self._last_report[1])
         self._last_report = (wall, cpu)
-        best = max(open_intervals, key=lambda iv: iv.score) if open_intervals else None
+        # The interval reaching furthest (a product that just came beats one that just left), then the surest.
+        best = max(open_intervals, key=lambda iv: (round(iv.end_s, 3), iv.score)) if open_intervals else None
         pk = self.products.get(best.product_id) if best else None
 
         def write():
