@@ -135,6 +135,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The test database is a file, not memory, so a worker process in the integration tests sees it.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(
         "SHOPFOCUS_SQLITE_TEST_NAME", str(VAR_DIR / f"test_db.{os.getpid()}.sqlite3"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    if os.environ.get("SHOPFOCUS_DB_APPLICATION_NAME"):  # who holds a connection, in pg_stat_activity
+        DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ["SHOPFOCUS_DB_APPLICATION_NAME"]
+    if int(os.environ.get("SHOPFOCUS_DB_POOL_MAX") or 0) > 0:
+        # The web server (webapp/gunicorn.conf.py): a bounded psycopg pool per process, checked
+        # on checkout (a connection the server dropped is replaced). Workers keep plain connections.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1, "max_size": int(os.environ["SHOPFOCUS_DB_POOL_MAX"]), "timeout": 20}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The cache holds the API's rate-limit counters: per process by default, shared through Redis
@@ -190,6 +199,11 @@ FILE_UPLOAD_HANDLERS = ["webapp.videos.uploads.StreamingHashUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
 DATA_UPLOAD_MAX_NUMBER_FILES = 2000
 SHOPFOCUS_MAX_UPLOAD_BYTES = int(os.environ.get("SHOPFOCUS_MAX_UPLOAD_BYTES", 4 * 1024**3))
+# The browser sends a resumable upload in PATCH requests of this size (a lost one is resent whole
+# only when the server kept none of it; the server keeps what arrived).
+SHOPFOCUS_UPLOAD_CHUNK_BYTES = int(os.environ.get("SHOPFOCUS_UPLOAD_CHUNK_BYTES", 64 * 1024**2))
+# An unfinished resumable upload nobody touched for this long is removed (the reaper does it).
+SHOPFOCUS_UPLOAD_EXPIRES_S = float(os.environ.get("SHOPFOCUS_UPLOAD_EXPIRES_S", 2 * 86400))
 SHOPFOCUS_VIDEO_EXTENSIONS = env_list("SHOPFOCUS_VIDEO_EXTENSIONS", ".mp4,.mov,.m4v,.mkv,.webm,.avi")
 SHOPFOCUS_VIDEO_MIME_TYPES = env_list(
     "SHOPFOCUS_VIDEO_MIME_TYPES",

@@ -212,7 +212,8 @@ def reap(now=None) -> dict:
     # for the commit that sends it, or sent and not claimed within the timeout (the broker lost it).
     unsent_before = now - timezone.timedelta(seconds=settings.SHOPFOCUS_QUEUED_TIMEOUT_S)
     lost = Job.objects.filter(status=Job.Status.QUEUED).filter(
-        Q(enqueued_at__isnull=True, created__lt=now - timezone.timedelta(seconds=UNSENT_GRACE_S))
+        Q(enqueued_at__isnull=True, message=WAITING_FOR_BROKER)
+        | Q(enqueued_at__isnull=True, created__lt=now - timezone.timedelta(seconds=UNSENT_GRACE_S))
         | Q(enqueued_at__lt=unsent_before))
     for job in lost:
         # Conditional on the enqueued_at it saw, so two reapers do not both send it.

@@ -50,4 +50,8 @@ def process_video(self, job_id: int):
 
 @shared_task(name="webapp.videos.tasks.reap_stale_jobs", ignore_result=True)
 def reap_stale_jobs():
-    return lifecycle.reap()
+    from .tus import purge_stale_uploads
+
+    counts = lifecycle.reap()
+    counts["uploads_removed"] = purge_stale_uploads()
+    return counts

@@ -1,6 +1,10 @@
 // The review timeline: player + one canvas lane per product, edits saved with `version`.
 // ES modules, no build step: store (state, events), api, geometry, render, player, nav, edits,
 // input (pointer, keyboard), inspector, panels, toolbar. This module loads the data and starts.
+// No audio waveform lane: wavesurfer.js (BSD-3, on npm) draws into its own scrolling container
+// with its own zoom, and decodes the whole file's audio in the browser unless given peaks; fitting
+// it under these canvases' time window means server-side peaks plus syncing two zoom models,
+// which is not the simple vendoring it would have to be. Its drag helper's shape is in input.js.
 import {S, cfg, on, emit, indexProduct, computeLanes, setIntervalState} from "./store.js";
 import {$, fmt, showAlert} from "./util.js";
 import {api, errText} from "./api.js";
