@@ -61,11 +61,15 @@ class JobSerializer(serializers.ModelSerializer):
 class VideoSerializer(serializers.ModelSerializer):
     url = serializers.FileField(source="file", read_only=True)
     latest_job = serializers.SerializerMethodField()
+    duplicates = serializers.SerializerMethodField(help_text="Other videos of the shop with the same file (SHA-256).")
 
     class Meta:
         model = Video
         fields = ["id", "shop", "title", "url", "original_name", "duration_s", "fps", "width", "height",
-                  "size_bytes", "sha256", "uploader", "created", "latest_job"]
+                  "size_bytes", "sha256", "duplicates", "uploader", "created", "latest_job"]
+
+    def get_duplicates(self, video) -> list[int]:
+        return list(video.duplicates().values_list("pk", flat=True))
 
     def get_latest_job(self, video) -> dict | None:
         job = video.latest_job

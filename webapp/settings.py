@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("SHOPFOCUS_VAR_DIR", BASE_DIR / "var"))
@@ -34,18 +35,24 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from static/, so /api/docs/ works offline
+    "csp",
     "webapp.accounts",
     "webapp.catalog",
     "webapp.videos",
     "webapp.review",
+    "webapp.segments",
+    "webapp.embeds",
+    "webapp.live",
     "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -56,6 +63,46 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a lockout into the locked page (429)
 ]
+
+# HTTPS deployments (SHOPFOCUS_HTTPS=1; see "Deploying" in the README): redirect to HTTPS, secure
+# cookies, HSTS. Behind a TLS-terminating proxy (SHOPFOCUS_NUM_PROXIES >= 1) X-Forwarded-Proto
+# from that proxy says the request was HTTPS. `make run` serves plain HTTP on loopback: off there.
+SHOPFOCUS_HTTPS = env_bool("SHOPFOCUS_HTTPS", False)
+SHOPFOCUS_NUM_PROXIES = int(os.environ.get("SHOPFOCUS_NUM_PROXIES", 0))
+if SHOPFOCUS_HTTPS:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 365 * 24 * 3600))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    if SHOPFOCUS_NUM_PROXIES:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp) on every response: scripts from this site only (inline
+# ones need the request's nonce), nothing may frame a page (frame-ancestors 'none', with
+# X-Frame-Options DENY for old browsers) except the viewer, which shop sites may embed
+# (webapp.embeds: the shop's own sites plus SHOPFOCUS_VIEWER_FRAME_ANCESTORS). Inline style
+# attributes stay allowed (the templates position filmstrip tiles with them); no script can run
+# through them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF, "blob:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+X_FRAME_OPTIONS = "DENY"
+# Sites every shop's viewer may be framed by (origins, comma-separated; each shop adds its own).
+SHOPFOCUS_VIEWER_FRAME_ANCESTORS = env_list("SHOPFOCUS_VIEWER_FRAME_ANCESTORS", "")
+SHOPFOCUS_VIEWER_KEY_DAYS = float(os.environ.get("SHOPFOCUS_VIEWER_KEY_DAYS", 180))  # viewer links expire
 
 ROOT_URLCONF = "webapp.urls"
 WSGI_APPLICATION = "webapp.wsgi.application"
@@ -88,6 +135,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The test database is a file, not memory, so a worker process in the integration tests sees it.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(
         "SHOPFOCUS_SQLITE_TEST_NAME", str(VAR_DIR / f"test_db.{os.getpid()}.sqlite3"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    if os.environ.get("SHOPFOCUS_DB_APPLICATION_NAME"):  # who holds a connection, in pg_stat_activity
+        DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ["SHOPFOCUS_DB_APPLICATION_NAME"]
+    if int(os.environ.get("SHOPFOCUS_DB_POOL_MAX") or 0) > 0:
+        # The web server (webapp/gunicorn.conf.py): a bounded psycopg pool per process, checked
+        # on checkout (a connection the server dropped is replaced). Workers keep plain connections.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1, "max_size": int(os.environ["SHOPFOCUS_DB_POOL_MAX"]), "timeout": 20}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The cache holds the API's rate-limit counters: per process by default, shared through Redis
@@ -143,6 +199,11 @@ FILE_UPLOAD_HANDLERS = ["webapp.videos.uploads.StreamingHashUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
 DATA_UPLOAD_MAX_NUMBER_FILES = 2000
 SHOPFOCUS_MAX_UPLOAD_BYTES = int(os.environ.get("SHOPFOCUS_MAX_UPLOAD_BYTES", 4 * 1024**3))
+# The browser sends a resumable upload in PATCH requests of this size (a lost one is resent whole
+# only when the server kept none of it; the server keeps what arrived).
+SHOPFOCUS_UPLOAD_CHUNK_BYTES = int(os.environ.get("SHOPFOCUS_UPLOAD_CHUNK_BYTES", 64 * 1024**2))
+# An unfinished resumable upload nobody touched for this long is removed (the reaper does it).
+SHOPFOCUS_UPLOAD_EXPIRES_S = float(os.environ.get("SHOPFOCUS_UPLOAD_EXPIRES_S", 2 * 86400))
 SHOPFOCUS_VIDEO_EXTENSIONS = env_list("SHOPFOCUS_VIDEO_EXTENSIONS", ".mp4,.mov,.m4v,.mkv,.webm,.avi")
 SHOPFOCUS_VIDEO_MIME_TYPES = env_list(
     "SHOPFOCUS_VIDEO_MIME_TYPES",
@@ -177,6 +238,35 @@ SHOPFOCUS_JOB_TRANSIENT_ATTEMPTS = int(os.environ.get("SHOPFOCUS_JOB_TRANSIENT_A
 SHOPFOCUS_QUEUED_TIMEOUT_S = float(os.environ.get("SHOPFOCUS_QUEUED_TIMEOUT_S", 900))
 SHOPFOCUS_PROGRESS_MIN_INTERVAL_S = float(os.environ.get("SHOPFOCUS_PROGRESS_MIN_INTERVAL_S", 1.0))
 SHOPFOCUS_REAP_EVERY_S = float(os.environ.get("SHOPFOCUS_REAP_EVERY_S", 60))
+# A video longer than 1.5 x SHOPFOCUS_SEGMENT_S runs as parts of about that length on any number of
+# workers (webapp.segments; 0: never split), each decoding SHOPFOCUS_SEGMENT_CONTEXT_S past its ends.
+SHOPFOCUS_SEGMENT_S = float(os.environ.get("SHOPFOCUS_SEGMENT_S", 600))
+SHOPFOCUS_SEGMENT_CONTEXT_S = float(os.environ.get("SHOPFOCUS_SEGMENT_CONTEXT_S", 30))
+
+# Live sessions (webapp/live). The RTMP server (nginx with its RTMP module, ``manage.py
+# live_rtmp``) listens on SHOPFOCUS_LIVE_RTMP_BIND:PORT, asks the web app at
+# SHOPFOCUS_LIVE_CALLBACK_URL whether a publisher's key may go on, and writes the stream's
+# MPEG-TS fragments under SHOPFOCUS_LIVE_DIR; sellers are shown SHOPFOCUS_LIVE_RTMP_URL.
+SHOPFOCUS_LIVE_DIR = Path(os.environ.get("SHOPFOCUS_LIVE_DIR", VAR_DIR / "live"))
+SHOPFOCUS_LIVE_RTMP_BIND = os.environ.get("SHOPFOCUS_LIVE_RTMP_BIND", "127.0.0.1")
+SHOPFOCUS_LIVE_RTMP_PORT = int(os.environ.get("SHOPFOCUS_LIVE_RTMP_PORT", 1935))
+SHOPFOCUS_LIVE_RTMP_URL = os.environ.get("SHOPFOCUS_LIVE_RTMP_URL",
+                                         f"rtmp://127.0.0.1:{SHOPFOCUS_LIVE_RTMP_PORT}/live")
+SHOPFOCUS_LIVE_CALLBACK_URL = os.environ.get("SHOPFOCUS_LIVE_CALLBACK_URL", "http://127.0.0.1:8000")
+SHOPFOCUS_LIVE_RTMP_UPDATE_S = int(os.environ.get("SHOPFOCUS_LIVE_RTMP_UPDATE_S", 5))  # publisher checks
+# Sessions live at once: one live-worker process each (``celery -Q live -c`` this many).
+SHOPFOCUS_LIVE_MAX_SESSIONS = int(os.environ.get("SHOPFOCUS_LIVE_MAX_SESSIONS", 2))
+SHOPFOCUS_LIVE_RECONNECT_GRACE_S = float(os.environ.get("SHOPFOCUS_LIVE_RECONNECT_GRACE_S", 60))
+SHOPFOCUS_LIVE_START_TIMEOUT_S = float(os.environ.get("SHOPFOCUS_LIVE_START_TIMEOUT_S", 300))
+# Seconds of stream per scoring step of the follower: the main term of the viewers' delay.
+SHOPFOCUS_LIVE_SEGMENT_S = float(os.environ.get("SHOPFOCUS_LIVE_SEGMENT_S", 4))
+# Load the models while the seller sets up the encoder, not during the stream's first segment.
+SHOPFOCUS_LIVE_WARM_UP = env_bool("SHOPFOCUS_LIVE_WARM_UP", True)
+# Viewers' "now showing": long polls of at most LONGPOLL_S, at most LONGPOLL_MAX at once per
+# server process (each holds a gthread thread); past that, viewers poll every POLL_MS.
+SHOPFOCUS_LIVE_LONGPOLL_S = float(os.environ.get("SHOPFOCUS_LIVE_LONGPOLL_S", 20))
+SHOPFOCUS_LIVE_LONGPOLL_MAX = int(os.environ.get("SHOPFOCUS_LIVE_LONGPOLL_MAX", 2))
+SHOPFOCUS_LIVE_POLL_MS = int(os.environ.get("SHOPFOCUS_LIVE_POLL_MS", 2000))
 
 # Celery. Default broker: kombu's filesystem transport (no server); redis://... in production.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
@@ -206,9 +296,12 @@ CELERY_TASK_DEFAULT_QUEUE = "cpu"
 CELERY_TASK_ROUTES = {
     "webapp.videos.tasks.process_video": {"queue": "gpu" if SHOPFOCUS_GPU_QUEUE else "cpu"},
     "webapp.videos.tasks.reap_stale_jobs": {"queue": "cpu"},
+    "webapp.live.tasks.run_live_session": {"queue": "live"},
 }
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-jobs": {"task": "webapp.videos.tasks.reap_stale_jobs", "schedule": SHOPFOCUS_REAP_EVERY_S},
+    "resend-waiting-segments": {"task": "webapp.segments.tasks.resend_waiting_segments",
+                                "schedule": SHOPFOCUS_REAP_EVERY_S},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -218,8 +311,21 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440))
 SHOPFOCUS_JSON_MAX_DEPTH = int(os.environ.get("SHOPFOCUS_JSON_MAX_DEPTH", 32))
 
+# API tokens (django-rest-knox): "Authorization: Token <token>", made and revoked on the
+# "API tokens" page; each expires after SHOPFOCUS_API_TOKEN_DAYS (stored as a digest only).
+KNOX_TOKEN_MODEL = "accounts.ApiToken"
+# knox's own AuthToken is swapped out for accounts.ApiToken, so its migrations (which would still
+# create a knox_authtoken table, referencing users and blocking test database flushes) never run.
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=float(os.environ.get("SHOPFOCUS_API_TOKEN_DAYS", 90))),
+    "AUTH_HEADER_PREFIX": "Token",
+}
+SHOPFOCUS_API_TOKENS_PER_USER = int(os.environ.get("SHOPFOCUS_API_TOKENS_PER_USER", 20))
+
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["knox.auth.TokenAuthentication",
+                                       "rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["webapp.parsers.StrictJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -231,7 +337,7 @@ REST_FRAMEWORK = {
         "anon": os.environ.get("SHOPFOCUS_API_RATE_ANON", "60/minute"),
         "user": os.environ.get("SHOPFOCUS_API_RATE_USER", "1200/minute"),
     },
-    "NUM_PROXIES": int(os.environ.get("SHOPFOCUS_NUM_PROXIES", 0)),  # reverse proxies in front of us
+    "NUM_PROXIES": SHOPFOCUS_NUM_PROXIES,  # reverse proxies in front of us
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": None,
 }

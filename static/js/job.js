@@ -13,6 +13,31 @@
     return m ? m + " min " + s + " s" : s + " s";
   }
 
+  // A long video runs as parts on several workers: one line per part, with its own progress.
+  function renderSegments(segments) {
+    var list = document.getElementById("job-segments");
+    if (!list) return;
+    list.hidden = !segments.length;
+    list.textContent = "";
+    segments.forEach(function (s) {
+      var li = document.createElement("li");
+      li.className = "segment segment-" + s.status;
+      var text = "Part " + (s.index + 1) + " (" + s.span + "): " + s.label;
+      if (s.status === "running") text += (s.stage ? ", " + s.stage : "") + " " + Math.round(s.progress * 100) + "%";
+      if (s.status === "done" && s.seconds != null) text += " in " + fmt(s.seconds);
+      if (s.worker) text += " · " + s.worker.split(":")[0];
+      li.textContent = text;
+      if (s.status === "running") {
+        var bar = document.createElement("progress");
+        bar.max = 1; bar.value = s.progress;
+        bar.setAttribute("aria-label", "Part " + (s.index + 1) + " progress");
+        li.appendChild(document.createTextNode(" "));
+        li.appendChild(bar);
+      }
+      list.appendChild(li);
+    });
+  }
+
   function render(job) {
     var status = document.getElementById("job-status");
     status.textContent = labels[job.status] || job.status;
@@ -21,6 +46,7 @@
     document.getElementById("job-progress").value = job.progress;
     document.getElementById("job-progress-text").textContent = Math.round(job.progress * 100) + "%";
     document.getElementById("job-eta").textContent = job.eta_s != null ? "About " + fmt(job.eta_s) + " left" : "";
+    renderSegments(job.segments || []);
     var msg = document.getElementById("job-message");
     msg.textContent = job.message || "";
     if (job.status === "failed") { msg.className = "error"; msg.setAttribute("role", "alert"); }

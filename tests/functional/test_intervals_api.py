@@ -162,3 +162,16 @@ def test_the_whole_interval_api_is_in_the_openapi_schema_with_its_errors_and_for
     export_types = set(paths["/api/videos/{id}/export/{fmt}/"]["get"]["responses"]["200"]["content"])
     assert export_types == {"text/csv", "application/json", "text/vtt"}
     assert not [p for p in paths if p.startswith("/api/review/")]
+
+
+@pytest.mark.parametrize("body", [{"other": 2**70, "version": 1, "other_version": 1},
+                                  {"other": 0, "version": 1, "other_version": 1}])
+def test_an_id_out_of_range_is_a_400_not_a_database_error(personas, processed, body):
+    interval = processed.intervals.first()
+    response = personas.client(personas.reviewer).post(f"/api/intervals/{interval.pk}/merge/", body,
+                                                       content_type="application/json")
+    assert response.status_code == 400 and "other" in response.json()
+
+
+def test_a_huge_interval_id_in_the_path_is_a_404(personas, processed):
+    assert personas.client(personas.reviewer).get(f"/api/intervals/{2**70}/").status_code == 404

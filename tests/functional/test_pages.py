@@ -68,3 +68,12 @@ def test_a_rerun_is_refused_while_a_job_is_active(personas, video):
     Job.objects.create(video=video)
     response = personas.client(personas.seller).post(f"/api/videos/{video.pk}/rerun/")
     assert response.status_code == 409 and video.jobs.count() == 1
+
+
+def test_a_forbidden_page_is_styled_and_says_why(personas):
+    response = personas.client(personas.reviewer).get(reverse("videos:upload", args=[personas.shop.slug]))
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert "/static/css/app.css" in html and "You cannot do that here" in html
+    assert "only the shop&#x27;s sellers and admins upload videos" in html
+    assert reverse("accounts:home") in html

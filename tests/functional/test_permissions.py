@@ -130,8 +130,9 @@ def test_a_shop_admin_is_not_platform_staff(personas):
     assert not personas.shop.can_review(personas.other_admin) and not personas.shop.can_upload(personas.other_admin)
 
 
-def test_pages_require_login_and_the_api_answers_403(client, objects):
+def test_pages_require_login_and_the_api_answers_401_asking_for_a_token(client, objects):
     video, _, _ = objects
     response = client.get(reverse("videos:detail", args=[video.pk]))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
-    assert client.get(f"/api/videos/{video.pk}/").status_code == 403
+    response = client.get(f"/api/videos/{video.pk}/")
+    assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"

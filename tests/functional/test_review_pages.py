@@ -294,3 +294,11 @@ def test_boxes_come_in_frame_units_from_the_evidence_and_other_shapes_are_left_o
     assert evidence_boxes(rows) == [[0.5, 0.0, 0.0, 1.0, 1.0, -1], [1.0, 0.1, 0.1, 0.5, 0.5, 3]]
     assert evidence_boxes([{"t": 1.0, "xyxy": [64, 36, 320, 180], "track_id": 3}]) == []
     assert evidence_boxes(None) == []
+
+
+def test_the_timeline_data_comes_compressed(world):
+    r = client_for(world, "reviewer").get(reverse("video-review-timeline", args=[world.video.pk]),
+                                          HTTP_ACCEPT_ENCODING="gzip")
+    import gzip
+
+    assert r["Content-Encoding"] == "gzip" and json.loads(gzip.decompress(r.content))["intervals"]

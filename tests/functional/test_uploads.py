@@ -104,3 +104,47 @@ def test_the_video_file_is_served_with_http_range_for_seeking(personas, video, v
     assert response.status_code == 206
     assert b"".join(response.streaming_content) == video_bytes[100:200]
     assert response["Content-Range"] == f"bytes 100-199/{len(video_bytes)}"
+
+
+def test_the_same_file_uploaded_twice_warns_about_the_duplicate_in_the_page_and_the_api(
+        personas, catalog, video_bytes):
+    client = personas.client(personas.seller)
+    url = reverse("videos:upload", args=[personas.shop.slug])
+    client.post(url, {"title": "Monday", "file": SimpleUploadedFile("shelf.mp4", video_bytes, "video/mp4")})
+    first = Video.objects.get()
+
+    page = client.post(url, {"title": "Monday again", "file": SimpleUploadedFile("copy.mp4", video_bytes, "video/mp4")},
+                       follow=True)
+    second = Video.objects.exclude(pk=first.pk).get()
+    assert f"This file was uploaded before, as &#x27;Monday&#x27; (video #{first.pk})" in page.content.decode()
+
+    xhr = client.post(url, {"file": SimpleUploadedFile("third.mp4", video_bytes, "video/mp4")},
+                      headers={"x-requested-with": "XMLHttpRequest"}).json()
+    assert [d["id"] for d in xhr["duplicates"]] == [first.pk, second.pk]
+    assert xhr["warnings"][0].startswith(f"this file was uploaded before, as 'Monday' (video #{first.pk}) and 1 other")
+    assert client.get(f"/api/videos/{first.pk}/").json()["duplicates"] == [second.pk, xhr["id"]]
+
+
+def test_a_comments_row_past_the_end_of_the_video_is_skipped_and_reported_the_rest_imported(
+        personas, catalog, video_upload):
+    comments = SimpleUploadedFile("c.csv", b"time_s,user,text\n0,headline,Fresh fruit\n1.5,ann,oat milk?\n"
+                                           b"95,bob,see you tomorrow\n2.5,cy,bananas!\n")
+    response = personas.client(personas.seller).post(
+        reverse("videos:upload", args=[personas.shop.slug]), {"file": video_upload, "comments": comments},
+        headers={"x-requested-with": "XMLHttpRequest"})
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["skipped_comment_lines"] == [4]
+    assert body["warnings"] == ["3 comment(s) imported from c.csv; 1 row(s) after the end of the video (3.0 s) "
+                                "were skipped (line 4)"]
+    assert list(Video.objects.get().comments.values_list("user", flat=True)) == ["headline", "ann", "cy"]
+
+
+def test_replacing_the_comments_of_a_video_reports_the_rows_it_skipped(personas, video):
+    comments = SimpleUploadedFile("later.csv", b"time_s,user,text\n1,ann,hi\n40,bob,too late\n")
+    page = personas.client(personas.seller).post(reverse("videos:comments", args=[video.pk]),
+                                                 {"comments": comments}, follow=True)
+    assert ("1 comment(s) imported from later.csv; 1 row(s) after the end of the video (3.0 s) were skipped "
+            "(line 3); re-run the job to use them.") in page.content.decode()
+    assert video.comments.count() == 1

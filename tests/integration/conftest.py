@@ -17,31 +17,21 @@ import pytest
 from django.db import connection
 
 from tests.conftest import use_broker
+from tests.servers import server_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("SHOPFOCUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 
-def test_database_url() -> str:
-    s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{os.path.abspath(s['NAME'])}"
-    if "postgresql" in s["ENGINE"]:
-        auth = s["USER"] or ""
-        if s.get("PASSWORD"):
-            auth += f":{s['PASSWORD']}"
-        return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-    raise RuntimeError(f"no worker URL for {s['ENGINE']}")
-
-
 class Worker:
-    def __init__(self, log_path: Path, env: dict):
+    def __init__(self, log_path: Path, env: dict, beat: bool = False):
         self.log_path = log_path
         self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
         self.log = open(log_path, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", "cpu,gpu", "-c", "1", "-P", "prefork",
-             "-n", self.name, "--without-gossip", "--without-mingle", "-l", "INFO"],
+             "-n", self.name, "--without-gossip", "--without-mingle", "-l", "INFO"]
+            + (["-B", "-s", str(log_path.with_suffix(".beat"))] if beat else []),
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def output(self) -> str:
@@ -75,14 +65,15 @@ class Worker:
 
 @pytest.fixture
 def start_worker(transactional_db, settings, tmp_path):
-    """``start_worker(broker_url, **env)`` starts a worker and waits until it is ready."""
+    """``start_worker(broker_url, beat=False, **env)`` starts a worker (with the beat schedule that
+    runs the reaper when ``beat``) and waits until it is ready."""
     workers = []
 
-    def start(broker_url: str = REDIS_URL, **extra_env) -> Worker:
+    def start(broker_url: str = REDIS_URL, beat: bool = False, **extra_env) -> Worker:
         env = dict(os.environ)
         env.update({
             "DJANGO_SETTINGS_MODULE": "webapp.settings",
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": server_database_url(),
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),
             "SHOPFOCUS_VAR_DIR": str(tmp_path / "worker-var"),
             "SHOPFOCUS_HEARTBEAT_S": "1",
@@ -94,7 +85,7 @@ def start_worker(transactional_db, settings, tmp_path):
         if broker_url:  # None: the settings' default (the embedded filesystem broker)
             env["CELERY_BROKER_URL"] = broker_url
         env.update({k: str(v) for k, v in extra_env.items()})
-        worker = Worker(tmp_path / f"worker{len(workers)}.log", env)
+        worker = Worker(tmp_path / f"worker{len(workers)}.log", env, beat=beat)
         workers.append(worker)
         return worker.wait_ready()
 
@@ -102,6 +93,20 @@ def start_worker(transactional_db, settings, tmp_path):
     for w in workers:
         w.stop()
     connection.close()  # PostgreSQL drops the test database only when nobody is connected
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A redis-server of this test's own on a free port, which the test may kill and restart;
+    the app's producer side sends to it."""
+    from tests.servers import RedisServer
+    from webapp.celery import app
+
+    server = RedisServer(tmp_path)
+    use_broker(app, server.url)
+    yield server
+    use_broker(app, "memory://")
+    server.kill()
 
 
 @pytest.fixture
@@ -144,3 +149,29 @@ def assert_succeeded(job, worker=None):
     log = worker.output() if worker else ""
     if job.status != "succeeded":
         pytest.fail(f"job {job.pk} {job.status}: {job.message}\n{log[-3000:]}")
+
+
+def queue_job(video):
+    """A new job for the video, sent to the broker when the transaction commits."""
+    from django.db import transaction
+
+    from webapp.videos import lifecycle
+
+    with transaction.atomic():
+        return lifecycle.start(video)
+
+
+@pytest.fixture
+def long_video(personas, catalog, tmp_path):
+    """24 s of real photos: long enough that the real pipeline is still running when killed."""
+    from tests import media
+    from webapp.videos.ingest import create_video_from_path
+
+    path = media.make_video(tmp_path / "long.mp4", seconds_per_scene=8.0, audio=True)
+    return create_video_from_path(personas.shop, personas.seller, path, "Long shelf tour")
+
+
+def running_in_a_stage(job, stages=("vision", "speech", "text")):
+    from webapp.videos.models import Job
+
+    return lambda: Job.objects.filter(pk=job.pk, status="running", stage__in=stages).exists()

@@ -175,3 +175,18 @@ def test_a_job_cancelled_while_finishing_stores_nothing(job):
     lifecycle.cancel(job.pk)
     assert finish_job(job.pk, result(("BAN", 0.0, 1.0, 0.9))) is False
     assert not job.video.intervals.exists()
+
+
+def test_the_reaper_sends_again_a_queued_job_the_broker_lost_and_leaves_fresh_ones_alone(job, settings):
+    settings.SHOPFOCUS_QUEUED_TIMEOUT_S = 60
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk).update(created=now - timezone.timedelta(hours=1),
+                                         enqueued_at=now - timezone.timedelta(seconds=30))
+    assert lifecycle.reap()["resent"] == 0  # sent 30 s ago: still waiting its turn
+
+    Job.objects.filter(pk=job.pk).update(enqueued_at=now - timezone.timedelta(minutes=5))
+    assert lifecycle.reap()["resent"] == 1
+    job.refresh_from_db()
+    assert job.status == "queued" and job.enqueued_at > now - timezone.timedelta(seconds=5)
+    assert lifecycle.reap()["resent"] == 0  # once per timeout, not once per round
+

@@ -2,20 +2,12 @@
 the embedded filesystem broker, and after the worker is killed in the middle of a job."""
 
 import pytest
-from django.db import transaction
 from django.utils import timezone
 
-from tests.integration.conftest import assert_succeeded, wait_finished, wait_for
+from tests.integration.conftest import assert_succeeded, queue_job, running_in_a_stage, wait_finished, wait_for
 from webapp.videos import lifecycle
-from webapp.videos.ingest import create_video_from_path
-from webapp.videos.models import Job
 
 pytestmark = pytest.mark.worker
-
-
-def queue_job(video):
-    with transaction.atomic():  # the task is sent on commit
-        return lifecycle.start(video)
 
 
 def test_a_worker_on_redis_runs_the_real_pipeline_end_to_end(redis_broker, start_worker, personas, video):
@@ -54,26 +46,13 @@ def test_the_embedded_filesystem_broker_needs_no_server(start_worker, personas, 
     assert job.progress == 1.0 and "result" in job.artefacts
 
 
-@pytest.fixture
-def long_video(personas, catalog, tmp_path):
-    """24 s of real photos: long enough that the real pipeline is still running when killed."""
-    from tests import media
-
-    path = media.make_video(tmp_path / "long.mp4", seconds_per_scene=8.0, audio=True)
-    return create_video_from_path(personas.shop, personas.seller, path, "Long shelf tour")
-
-
-def _running_in_a_stage(job, stages=("vision", "speech", "text")):
-    return lambda: Job.objects.filter(pk=job.pk, status="running", stage__in=stages).exists()
-
-
 def test_killing_the_worker_mid_job_retries_that_job_and_other_jobs_still_complete(
         redis_broker, start_worker, personas, video, long_video):
     env = {"SHOPFOCUS_JOB_MAX_ATTEMPTS": 2}
     first = start_worker(redis_broker, **env)
     killed = queue_job(long_video)
     other = queue_job(video)
-    wait_for(_running_in_a_stage(killed), 300, what="the first job to be in the middle of the pipeline")
+    wait_for(running_in_a_stage(killed), 300, what="the first job to be in the middle of the pipeline")
 
     first.kill()
     killed.refresh_from_db()
@@ -96,7 +75,7 @@ def test_a_job_out_of_attempts_is_failed_with_a_message_after_the_worker_dies(
     settings.SHOPFOCUS_JOB_MAX_ATTEMPTS, settings.SHOPFOCUS_HEARTBEAT_TIMEOUT_S = 1, 5  # this process reaps
     worker = start_worker(redis_broker, SHOPFOCUS_JOB_MAX_ATTEMPTS=1)
     job = queue_job(long_video)
-    wait_for(_running_in_a_stage(job), 300, what="the job to be in the middle of the pipeline")
+    wait_for(running_in_a_stage(job), 300, what="the job to be in the middle of the pipeline")
 
     worker.kill()
     wait_for(lambda: lifecycle.reap()["failed"], 30, what="the reaper to notice")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Membership, Shop
+from .models import ApiToken, Membership, Shop
 
 
 class MembershipInline(admin.TabularInline):
@@ -22,3 +22,15 @@ class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "shop", "role"]
     list_filter = ["role", "shop"]
     autocomplete_fields = ["user", "shop"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Staff see and revoke (delete) anyone's tokens; users make their own on the API tokens page."""
+
+    list_display = ["name", "user", "token_key", "created", "expiry"]
+    search_fields = ["name", "token_key", "user__username"]
+    readonly_fields = ["digest", "token_key", "user", "name", "created", "expiry"]
+
+    def has_add_permission(self, request):
+        return False

@@ -6,6 +6,7 @@ only platform staff (Django ``is_staff`` or ``is_superuser``) see and manage eve
 
 from django.conf import settings
 from django.db import models
+from knox.models import AbstractAuthToken
 
 
 class Role(models.TextChoices):
@@ -70,3 +71,16 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} @ {self.shop} ({self.role})"
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token of one user (django-rest-knox: only a SHA-512 digest is stored; the token is
+    shown once, when it is made). Revoking deletes the row. ``name`` says what uses it."""
+
+    name = models.CharField(max_length=100, help_text="What uses this token, e.g. 'OBS on the studio PC'.")
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"{self.name} ({self.token_key}…) of {self.user}"

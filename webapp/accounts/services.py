@@ -1,4 +1,5 @@
-"""Shop membership changes made by a shop's admins: add a user, change a role, remove one.
+"""Shop membership changes made by a shop's admins (add a user, change a role, remove one), and
+a user's own API tokens (make one, revoke one).
 
 A shop always keeps at least one admin, so nobody locks the shop out of its own members page."""
 
@@ -7,11 +8,13 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from .models import Membership, Role, Shop
+from django.conf import settings
+
+from .models import ApiToken, Membership, Role, Shop
 
 
 class MembershipError(ValueError):
-    """A change a person can fix (unknown user, already a member, the last admin...)."""
+    """A change a person can fix (unknown user, already a member, the last admin, no name...)."""
 
 
 def _check_role(role: str) -> str:
@@ -61,3 +64,25 @@ def remove_member(shop: Shop, membership_id: int) -> Membership:
         raise MembershipError(f"{m.user} is the shop's last admin: make someone else admin first")
     m.delete()
     return m
+
+
+# --------------------------------------------------------------------------- API tokens
+def create_api_token(user, name: str) -> tuple[ApiToken, str]:
+    """A new token for ``user``: (the stored row, the token itself, shown to the user once)."""
+    name = (name or "").strip()
+    if not name:
+        raise MembershipError("give the token a name that says what will use it")
+    if len(name) > ApiToken._meta.get_field("name").max_length:
+        raise MembershipError("the name is too long (at most 100 characters)")
+    limit = settings.SHOPFOCUS_API_TOKENS_PER_USER
+    if ApiToken.objects.filter(user=user).count() >= limit:
+        raise MembershipError(f"you already have {limit} tokens: revoke one you no longer use first")
+    return ApiToken.objects.create(user=user, name=name)
+
+
+def revoke_api_token(user, digest: str) -> ApiToken:
+    token = ApiToken.objects.filter(user=user, digest=digest or "").first()
+    if token is None:
+        raise MembershipError("no such token of yours (already revoked?)")
+    token.delete()
+    return token

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
@@ -6,7 +7,7 @@ from webapp.catalog.models import Product
 from webapp.videos.models import Job
 
 from . import services
-from .models import Role, Shop
+from .models import ApiToken, Role, Shop
 
 
 def home(request):
@@ -61,3 +62,24 @@ def members(request, slug):
 def _members_context(shop):
     return {"shop": shop, "roles": Role.choices,
             "memberships": shop.memberships.select_related("user").order_by("user__username")}
+
+
+def api_tokens(request):
+    """The user's API tokens: make one (shown once, here), revoke one."""
+    context = {"ttl_days": settings.REST_KNOX["TOKEN_TTL"].days, "new_token": None, "new_name": ""}
+    status = 200
+    if request.method == "POST":
+        try:
+            if request.POST.get("op") == "revoke":
+                token = services.revoke_api_token(request.user, request.POST.get("token", ""))
+                messages.success(request, f"Token {token.name!r} revoked: it no longer works.")
+                return redirect("accounts:api_tokens")
+            _, context["new_token"] = services.create_api_token(request.user, request.POST.get("name", ""))
+        except services.MembershipError as e:
+            messages.error(request, str(e))
+            context["new_name"] = request.POST.get("name", "")[:100]
+            status = 400
+    context["tokens"] = ApiToken.objects.filter(user=request.user)
+    response = render(request, "accounts/api_tokens.html", context, status=status)
+    response["Cache-Control"] = "no-store"  # the new token is on this page once
+    return response

@@ -5,8 +5,9 @@ The timeline is a static page driven by the ES modules in static/review/, which 
 through the platform API (``webapp.review.api``). Every output here (focus view, clips, the clips
 ZIP, the viewer's card) shows ``Interval.objects.published``: confirmed intervals plus proposals
 at or above the job's threshold, unless the page is asked for given statuses. The viewer page is
-embeddable: shop members open it directly; anyone else needs the signed ``key`` shown on the
-focus page (it only unlocks that one video)."""
+embeddable: shop members open it directly; anyone else needs the viewer ``key`` shown on the
+focus page (``webapp.embeds``: it only unlocks that one video, expires, and can be revoked);
+only the shop's allowed sites may frame it."""
 
 from __future__ import annotations
 
@@ -14,20 +15,19 @@ import re
 import unicodedata
 
 from django.contrib.auth.decorators import login_not_required
-from django.core import signing
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 
 from webapp.catalog.models import Product, ProductImage
+from webapp.embeds import services as embeds
 from webapp.videos.media import ranged_file_response
 from webapp.videos.models import Video
 
 from . import clips
 from .models import Interval, threshold_of
 
-VIEWER_SALT = "shopfocus.review.viewer"
 ALL_BUT_REJECTED = (Interval.Status.PROPOSED, Interval.Status.ACCEPTED, Interval.Status.EDITED)
 
 
@@ -87,6 +87,8 @@ def timeline(request, pk):
     job = video.latest_job
     if job:
         config["urls"]["job"] = reverse("videos:job_status", args=[job.pk])
+    live = getattr(video, "live_session", None)  # webapp.live: the timeline grows while the stream runs
+    config["live"] = bool(live and live.is_active)
     return render(request, "review/timeline.html", {"video": video, "shop": video.shop, "config": config,
                                                     "job": job, "threshold": threshold_of(video)})
 
@@ -131,11 +133,13 @@ def focus(request, pk):
     groups = sorted(by_product.values(), key=lambda g: g["moments"][0]["interval"].start_s)
     for g in groups:
         g["total"] = fmt_time(g["total_s"])
-    key = signing.dumps({"v": video.pk}, salt=VIEWER_SALT)
-    viewer_url = request.build_absolute_uri(reverse("review:viewer", args=[video.pk]) + f"?key={key}")
+    viewer_key = embeds.current_key(video, request.user) if video.shop.can_upload(request.user) else None
+    viewer_url = viewer_key and request.build_absolute_uri(
+        reverse("review:viewer", args=[video.pk]) + f"?key={viewer_key.key}")
     status_query = "&".join(f"status={s}" for s in statuses or ())
     return render(request, "review/focus.html", {
         "video": video, "shop": video.shop, "groups": groups, "layout": layout, "viewer_url": viewer_url,
+        "viewer_key": viewer_key, "shop_role": video.shop.role_of(request.user),
         "published": statuses is None, "threshold": threshold, "status_query": status_query,
         "all_but_rejected": "&".join(f"status={s}" for s in ALL_BUT_REJECTED),
     })
@@ -198,13 +202,10 @@ def _viewer_access(request, pk) -> tuple[Video, str | None]:
     if video is not None:
         return video, None
     key = request.GET.get("key", "")
-    try:
-        ok = signing.loads(key, salt=VIEWER_SALT).get("v") == int(pk)
-    except (signing.BadSignature, AttributeError, TypeError, ValueError):
-        ok = False
-    if not ok:
+    video = embeds.video_for_key(pk, key)
+    if video is None:
         raise Http404
-    return get_object_or_404(Video, pk=pk), key
+    return video, key
 
 
 @login_not_required
@@ -232,11 +233,13 @@ def viewer(request, pk):
         poster_url = reverse("review:viewer_media", args=[video.pk, "poster", 0]) + f"?key={key}"
     else:
         src, poster_url = reverse("review:video_file", args=[video.pk]), reverse("review:poster", args=[video.pk])
-    return render(request, "review/viewer.html", {
+    response = render(request, "review/viewer.html", {
         "video": video, "src": src, "poster": poster_url,
         "data": {"intervals": [{"product": iv.product_id, "start_s": iv.start_s, "end_s": iv.end_s} for iv in ivs],
                  "products": products},
     })
+    response._csp_replace = {"frame-ancestors": embeds.frame_ancestors(video.shop)}  # read by django-csp
+    return response
 
 
 @login_not_required

@@ -22,15 +22,20 @@ from .models import Comment, Video
 END_SLACK_S = 1.0  # the same slack as ml.comments: a comment up to 1 s after the end is kept
 
 
+class CommentsError(InputError):
+    """The comments file is wrong (the video itself may be fine: a finished upload is kept)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class CommentsImport:
     rows: list[dict]  # fields of Comment
     skipped_lines: list[int]  # line numbers (header = 1) of rows after the end of the video
     duration_s: float | None = None
+    name: str = "comments.csv"  # the file's name as the seller knows it
 
-    def report(self, name: str = "comments.csv") -> str:
+    def report(self) -> str:
         """One sentence for the seller: what was imported and which lines were skipped."""
-        text = f"{len(self.rows)} comment(s) imported from {name}"
+        text = f"{len(self.rows)} comment(s) imported from {self.name}"
         if self.skipped_lines:
             lines = ", ".join(map(str, self.skipped_lines[:20])) + (" ..." if len(self.skipped_lines) > 20 else "")
             text += (f"; {len(self.skipped_lines)} row(s) after the end of the video ({self.duration_s:.1f} s) "
@@ -59,7 +64,7 @@ def parse_comments_file(path: str, duration_s: float | None, *, display_name: st
         load_comments(path, None)
         text = read_csv_text(path)
     except InputError as e:
-        raise InputError(str(e).replace(path, display_name)) from None
+        raise CommentsError(str(e).replace(path, display_name)) from None
     rows, skipped = [], []
     for line, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
         row = {(k or "").strip(): v for k, v in row.items()}
@@ -71,7 +76,7 @@ def parse_comments_file(path: str, duration_s: float | None, *, display_name: st
             skipped.append(line)
             continue
         rows.append({"time_s": t, "user": (row.get("user") or "").strip()[:200], "text": body})
-    return CommentsImport(rows, skipped, duration_s)
+    return CommentsImport(rows, skipped, duration_s, display_name)
 
 
 def store_comments(video: Video, parsed: CommentsImport) -> int:

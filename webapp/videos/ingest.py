@@ -84,6 +84,27 @@ class Ingested:
                 "both are kept, delete one if it was a mistake")
 
 
+    def to_json(self) -> tuple[dict, int]:
+        """The answer to an upload, for scripts and the page's script: (body, HTTP status)."""
+        from django.urls import reverse
+
+        video = self.video
+        body = {"id": video.pk, "redirect": reverse("videos:detail", args=[video.pk]), "sha256": video.sha256,
+                "duplicates": [{"id": v.pk, "title": v.title, "url": reverse("videos:detail", args=[v.pk])}
+                               for v in self.duplicates],
+                "warnings": self.notes(), "skipped_comment_lines": self.comments.skipped_lines if self.comments else []}
+        if self.waiting_for_broker:
+            return {**body, "error": self.broker_message(), "job_status": "waiting for the job queue"}, 503
+        return body, 201
+
+    def notes(self) -> list[str]:
+        return [n for n in (self.comments.report() if self.comments else "", self.duplicate_warning()) if n]
+
+    def broker_message(self) -> str:
+        return (f"the job queue cannot be reached right now: {self.video.title!r} is saved (video #{self.video.pk}) "
+                "and its processing starts by itself when the queue is back; no need to upload it again")
+
+
 def _store_file(video: Video, name: str, source) -> None:
     """Put ``source`` (an UploadedFile, or a path that is moved) at the video's storage name;
     on any failure nothing is left there, and a full disk is StorageFull."""
@@ -155,7 +176,7 @@ def create_video(shop, user, source, *, name: str, title: str = "", comments=Non
     except BaseException:
         remove_quietly(video.file.path)
         raise
-    outcome.duplicates = list(Video.objects.filter(shop=shop, sha256=digest).exclude(pk=video.pk).order_by("pk"))
+    outcome.duplicates = list(video.duplicates())
     return outcome
 
 

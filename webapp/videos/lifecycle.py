@@ -35,6 +35,9 @@ from .models import Job
 log = logging.getLogger(__name__)
 
 PROCESS_TASK = "webapp.videos.tasks.process_video"
+# A job on the "live" queue is a live session's (webapp.live): its worker records and follows
+# the stream instead of processing a finished file. Named, never imported, like PROCESS_TASK.
+TASK_FOR_QUEUE = {"live": "webapp.live.tasks.run_live_session"}
 UNSENT_GRACE_S = 10.0  # a job not yet sent this long after it was made is sent by the reaper
 WAITING_FOR_BROKER = ("saved; waiting for the job queue, which cannot be reached right now: processing "
                       "starts by itself when it is back")
@@ -65,10 +68,11 @@ def send(job_id: int, queue: str = "", countdown: float | None = None) -> None:
     from celery import current_app as app  # webapp.celery's app (webapp/__init__ loads it)
 
     try:
+        task = TASK_FOR_QUEUE.get(queue, PROCESS_TASK)
         if app.conf.task_always_eager:
-            app.tasks[PROCESS_TASK].apply(args=[job_id])
+            app.tasks[task].apply(args=[job_id])
         else:
-            app.send_task(PROCESS_TASK, args=[job_id], queue=queue or job_queue(), countdown=countdown,
+            app.send_task(task, args=[job_id], queue=queue or job_queue(), countdown=countdown,
                           retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5})
     except Exception as exc:  # kombu raises OperationalError, ConnectionError, socket errors...
         log.warning("job %s: the broker refused the message (%s); the reaper will send it again", job_id, exc)
@@ -88,8 +92,9 @@ def enqueue(job: Job, countdown: float | None = None) -> None:
 
 
 # --------------------------------------------------------------------------- transitions
-def start(video, user=None, options: dict | None = None) -> Job:
-    """A new QUEUED job for the video (a re-run when there was one before), sent on commit.
+def start(video, user=None, options: dict | None = None, queue: str = "") -> Job:
+    """A new QUEUED job for the video (a re-run when there was one before), sent on commit to
+    ``queue`` (default: this site's processing queue; "live": a live session's worker).
 
     Raises JobAlreadyActive when the video has a QUEUED or RUNNING job, and BrokerUnavailable
     (after the commit: the job is kept) when the broker cannot be reached."""
@@ -97,7 +102,7 @@ def start(video, user=None, options: dict | None = None) -> Job:
         active = Job.objects.select_for_update().filter(video=video).active().first()
         if active:
             raise JobAlreadyActive(active)
-        job = Job.objects.create(video=video, options=dict(options or {}), queue=job_queue(),
+        job = Job.objects.create(video=video, options=dict(options or {}), queue=queue or job_queue(),
                                  created_by=user if user and user.is_authenticated else None)
         enqueue(job)
     return job
@@ -187,6 +192,10 @@ def reap(now=None) -> dict:
     max_attempts = settings.SHOPFOCUS_JOB_MAX_ATTEMPTS
     stale = Job.objects.filter(status=Job.Status.RUNNING).filter(
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
+    # A job split into parts (webapp.segments) has no heartbeat while its parts wait in the queue
+    # for a free worker: it is not stale (waiting parts are sent again, as queued jobs are).
+    stale = stale.exclude(pk__in=Job.objects.filter(segments__status="queued", segments__attempt=F("attempts"))
+                          .values("pk"))
     for job in stale:
         during = job.stage or "work"
         if job.attempts < max_attempts:
@@ -203,7 +212,8 @@ def reap(now=None) -> dict:
     # for the commit that sends it, or sent and not claimed within the timeout (the broker lost it).
     unsent_before = now - timezone.timedelta(seconds=settings.SHOPFOCUS_QUEUED_TIMEOUT_S)
     lost = Job.objects.filter(status=Job.Status.QUEUED).filter(
-        Q(enqueued_at__isnull=True, created__lt=now - timezone.timedelta(seconds=UNSENT_GRACE_S))
+        Q(enqueued_at__isnull=True, message=WAITING_FOR_BROKER)
+        | Q(enqueued_at__isnull=True, created__lt=now - timezone.timedelta(seconds=UNSENT_GRACE_S))
         | Q(enqueued_at__lt=unsent_before))
     for job in lost:
         # Conditional on the enqueued_at it saw, so two reapers do not both send it.

@@ -52,6 +52,12 @@ class Video(models.Model):
     def latest_succeeded_job(self):
         return self.jobs.filter(status=Job.Status.SUCCEEDED).order_by("-finished_at", "-pk").first()
 
+    def duplicates(self):
+        """Other videos of the same shop with the same file (SHA-256), oldest first."""
+        if not self.sha256:
+            return Video.objects.none()
+        return Video.objects.filter(shop_id=self.shop_id, sha256=self.sha256).exclude(pk=self.pk).order_by("pk")
+
     def artefacts_dir(self) -> str:
         """Where the per-video JSON artefacts (score curves, transcript...) live, under MEDIA_ROOT."""
         return f"artefacts/{self.shop_id}/{self.pk}"
@@ -177,3 +183,39 @@ class Job(models.Model):
             "eta_s": self.eta_s(),
             "artefacts": sorted(self.artefacts),
         }
+
+
+class Upload(models.Model):
+    """A resumable (tus) upload in progress: its bytes are ``path``, its offset is that file's size."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="uploads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    filename = models.CharField(max_length=300)
+    length = models.BigIntegerField()
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"upload {self.pk} ({self.filename}, {self.length} bytes)"
+
+    @property
+    def path(self) -> str:
+        return os.path.join(settings.MEDIA_ROOT, "uploads", f"{self.pk}.part")
+
+    def offset(self) -> int:
+        try:
+            return os.path.getsize(self.path)
+        except FileNotFoundError:
+            return 0
+
+    def is_complete(self) -> bool:
+        return self.offset() == self.length
+
+    def discard(self) -> None:
+        """Forget the upload and its bytes."""
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        self.delete()

@@ -88,14 +88,19 @@ def pipeline_options(job: Job):
     return PipelineOptions(**opts)
 
 
-def run_job(job_id: int, worker: str = "") -> Job | None:
+def run_job(job_id: int, worker: str = "", handoff=None) -> Job | None:
     """Claim, run the pipeline, store the result. Returns the job, or None when not claimed.
 
+    ``handoff(job) -> bool``, called right after the claim, may take the job elsewhere (a long
+    video split into parts: ``webapp.segments.services.dispatch_if_long``); when it returns
+    True the job stays RUNNING and this task is done.
     InputError, StorageFull and other exceptions propagate (the task's base class records them)."""
     job = with_fresh_connection(lambda: lifecycle.claim(job_id, worker))
     if job is None:
         log.info("job %s was not queued any more; nothing to do", job_id)
         return None
+    if handoff is not None and handoff(job):
+        return job
     video = job.video
     localize = import_string(settings.SHOPFOCUS_LOCALIZE)
     with tempfile.TemporaryDirectory(prefix=f"shopfocus-job{job_id}-") as workdir:

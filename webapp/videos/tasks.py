@@ -42,10 +42,16 @@ class JobTask(Task):
 @shared_task(bind=True, base=JobTask, name=lifecycle.PROCESS_TASK)
 def process_video(self, job_id: int):
     worker = f"{self.request.hostname or 'local'}:{self.request.id or ''}"
-    job = run_job(job_id, worker=worker)
+    from webapp.segments.services import dispatch_if_long
+
+    job = run_job(job_id, worker=worker, handoff=dispatch_if_long)
     return job.status if job else None
 
 
 @shared_task(name="webapp.videos.tasks.reap_stale_jobs", ignore_result=True)
 def reap_stale_jobs():
-    return lifecycle.reap()
+    from .tus import purge_stale_uploads
+
+    counts = lifecycle.reap()
+    counts["uploads_removed"] = purge_stale_uploads()
+    return counts

@@ -1,6 +1,7 @@
+from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
-from . import views
+from . import tus, views
 
 app_name = "videos"
 urlpatterns = [
@@ -12,4 +13,8 @@ urlpatterns = [
     path("videos/<int:pk>/export.<str:fmt>", views.export, name="export"),
     path("jobs/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("jobs/<int:pk>/status.json", views.job_status, name="job_status"),
+    # Resumable uploads (tus 1.0.0); DRF answers 403 JSON to a client that is not signed in.
+    path("api/uploads/", login_not_required(tus.UploadCreate.as_view()), name="tus_create"),
+    path("api/uploads/<uuid:pk>/", login_not_required(tus.UploadDetail.as_view()), name="tus_upload"),
+    path("api/uploads/<uuid:pk>/video/", login_not_required(tus.UploadFinish.as_view()), name="tus_finish"),
 ]

@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from ml.errors import InputError
@@ -14,7 +13,7 @@ from webapp.accounts.models import Shop
 from webapp.review import services as review_services
 from webapp.review.models import Interval
 
-from . import ingest, lifecycle
+from . import ingest, lifecycle, tus
 from .comments import replace_comments
 from .media import ranged_file_response
 from .storage import StorageFull
@@ -37,6 +36,7 @@ def _upload_page(request, shop, error=None, status=200):
     return render(request, "videos/upload.html", {
         "shop": shop, "error": error, "max_bytes": settings.SHOPFOCUS_MAX_UPLOAD_BYTES,
         "extensions": ",".join(settings.SHOPFOCUS_VIDEO_EXTENSIONS),
+        "chunk_bytes": settings.SHOPFOCUS_UPLOAD_CHUNK_BYTES,
     }, status=status)
 
 
@@ -56,11 +56,16 @@ def upload(request, slug):
     try:
         if upload_errors:
             raise next(iter(upload_errors.values()))
-        uploaded = files.get("file")
-        if uploaded is None:
-            raise InputError("no video file was sent: choose a video file")
-        outcome = ingest.create_video(shop, request.user, uploaded, name=uploaded.name,
-                                      title=request.POST.get("title", ""), comments=files.get("comments"))
+        title, comments = request.POST.get("title", ""), files.get("comments")
+        if request.POST.get("upload"):  # a finished resumable upload (static/js/upload.js, tus)
+            resumable = tus.finished_upload(request.user, shop, request.POST["upload"])
+            outcome = tus.store_finished_upload(request.user, resumable, title, comments)
+        else:
+            uploaded = files.get("file")
+            if uploaded is None:
+                raise InputError("no video file was sent: choose a video file")
+            outcome = ingest.create_video(shop, request.user, uploaded, name=uploaded.name, title=title,
+                                          comments=comments)
     except (InputError, StorageFull) as e:
         status = 507 if isinstance(e, StorageFull) else 400
         error = f"{e}; nothing was kept" if isinstance(e, StorageFull) else str(e)
@@ -72,32 +77,29 @@ def upload(request, slug):
 
 def _uploaded_response(request, outcome):
     video = outcome.video
-    url = reverse("videos:detail", args=[video.pk])
-    notes = [n for n in (outcome.comments.report() if outcome.comments else "", outcome.duplicate_warning()) if n]
-    body = {"id": video.pk, "redirect": url, "sha256": video.sha256,
-            "duplicates": [{"id": v.pk, "title": v.title, "url": reverse("videos:detail", args=[v.pk])}
-                           for v in outcome.duplicates],
-            "warnings": notes, "skipped_comment_lines": outcome.comments.skipped_lines if outcome.comments else []}
+    body, status = outcome.to_json()
     if outcome.waiting_for_broker:
-        error = (f"the job queue cannot be reached right now: {video.title!r} is saved (video #{video.pk}) and "
-                 "its processing starts by itself when the queue is back; no need to upload it again")
         if _wants_json(request):
-            return JsonResponse({**body, "error": error, "job_status": "waiting for the job queue"}, status=503)
-        return render(request, "videos/queue_unavailable.html", {"video": video, "shop": video.shop, "error": error,
-                                                                   "warnings": notes}, status=503)
-    if _wants_json(request):
-        return JsonResponse(body, status=201)
+            return JsonResponse(body, status=status)
+        return render(request, "videos/queue_unavailable.html", {"video": video, "shop": video.shop,
+                                                                   "error": body["error"], "warnings": body["warnings"]},
+                      status=503)
     messages.success(request, f"Uploaded {video.title}; processing has been queued.")
-    for note in notes:
+    for note in body["warnings"]:  # shown on the video's page, where both the form and the script land
         messages.warning(request, note[0].upper() + note[1:] + ".")
-    return redirect(url)
+    if _wants_json(request):
+        return JsonResponse(body, status=status)
+    return redirect(body["redirect"])
 
 
 def detail(request, pk):
     video = get_object_or_404(Video.objects.visible_to(request.user).select_related("shop"), pk=pk)
+    from webapp.segments.services import segments_of
+
     job = video.latest_job
     return render(request, "videos/detail.html", {
         "video": video, "shop": video.shop, "job": job, "jobs": video.jobs.all()[:10],
+        "segments": segments_of(job) if job else [],
         "comments_count": video.comments.count(),
         "interval_count": video.intervals.exclude(status="rejected").count(),
         "can_upload": video.shop.can_upload(request.user),
@@ -117,7 +119,7 @@ def upload_comments(request, pk):
     except InputError as e:
         messages.error(request, str(e))
     else:
-        messages.success(request, f"{parsed.report(os.path.basename(uploaded.name))}; re-run the job to use them.")
+        messages.success(request, f"{parsed.report()}; re-run the job to use them.")
     return redirect("videos:detail", pk=video.pk)
 
 
@@ -152,8 +154,10 @@ def cancel(request, pk):
 
 
 def job_status(request, pk):
+    from webapp.segments.services import segments_of
+
     job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk)
-    return JsonResponse(job.to_dict())
+    return JsonResponse({**job.to_dict(), "segments": segments_of(job)})
 
 
 def export(request, pk, fmt):

@@ -7,6 +7,7 @@ to test-artifacts/ (gitignored)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 import pytest
@@ -51,6 +52,24 @@ def world(personas, browser_video_path, live_server):
     return data.build_world(personas, browser_video_path)
 
 
+_FUNCTION = re.compile(r"(async\s+)?(function\b|\(?[\w\s,]*\)?\s*=>)")
+
+
+def _waits_as_functions(page) -> None:
+    """The site's CSP forbids eval, and Playwright re-checks a wait_for_function *expression*
+    with eval in the page (an EvalError once the first check is false); a function it calls
+    directly. So expressions are passed on as arrow functions, and the CSP stays on in every test."""
+    wait = page.wait_for_function
+
+    def wait_for_function(expression, *args, **kwargs):
+        text = expression.strip()
+        if not _FUNCTION.match(text):
+            expression = f"() => ({text})"
+        return wait(expression, *args, **kwargs)
+
+    page.wait_for_function = wait_for_function
+
+
 class Session:
     """A logged-in browser context for one persona."""
 
@@ -58,6 +77,7 @@ class Session:
         self.base = live_server.url
         self.context = browser.new_context(viewport={"width": 1440, "height": 960}, accept_downloads=True)
         self.page = self.context.new_page()
+        _waits_as_functions(self.page)
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.artifacts = artifacts

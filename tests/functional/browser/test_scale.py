@@ -23,8 +23,8 @@ def test_a_two_hour_video_with_300_products_and_1000_intervals(world, login, art
     page.wait_for_selector("#rv[data-curves='1']")
     page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     load = page.evaluate("""(() => { const nav = performance.getEntriesByType('navigation')[0];
-        const res = name => performance.getEntriesByType('resource').find(r => r.name.includes(name)) || {};
-        const data = res('timeline.json'), curves = res('curves.json');
+        const res = name => performance.getEntriesByType('resource').find(r => r.name.endsWith(name)) || {};
+        const data = res('/timeline/'), curves = res('/curves/');
         return {first_draw_ms: window.__rv.perf.first, timeline_json_ms: data.duration,
                 timeline_json_bytes: data.transferSize, curves_json_ms: curves.duration,
                 curves_loaded_ms: curves.responseEnd, curves_json_bytes: curves.transferSize,

@@ -168,9 +168,12 @@ def test_a_reviewer_edits_with_mouse_and_keyboard_and_undoes(world, login):
     back = Interval.objects.exclude(pk__in=before).get()
     assert back.product == other and back.status == "rejected"
 
-    # bulk accept above the slider
+    # bulk accept above the slider, after a confirmation that says how many it changes
     page.locator("#rv-conf").fill("0.5")
+    to_accept = [iv_ for iv_ in world.intervals() if iv_.status == "proposed" and iv_.score >= 0.5]
     page.click("#rv-bulk")
+    expect(page.locator("#rv-bulk-confirm")).to_contain_text(f"changes {len(to_accept)} interval")
+    page.click("#rv-bulk-yes")
     settle(s)
     for iv_ in world.intervals():
         if iv_.origin == "machine" and iv_.score >= 0.5:

@@ -1,0 +1,1 @@
+"""One long video across many workers: its job's segments (``ml.segments``) as a Celery group."""
