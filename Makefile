@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := ffmpeg espeak-ng sox chromium chromium-driver redis-server
+DEBIAN_PACKAGES := ffmpeg espeak-ng sox chromium chromium-driver redis-server nginx libnginx-mod-rtmp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -47,8 +47,12 @@ run: install
 	$(PYTHON) manage.py demo
 	@echo "starting a Celery worker (log: var/worker.log) and the web server (gunicorn) on http://$(HOST):$(PORT)/"
 	@echo "log in as seller / seller-demo-pass, reviewer / reviewer-demo-pass, admin / admin-demo-pass (shop admin) or staff / staff-demo-pass (platform staff)"
+	@echo "live: RTMP ingest on rtmp://127.0.0.1:$${SHOPFOCUS_LIVE_RTMP_PORT:-1935}/live (log: var/live-rtmp.log), $${SHOPFOCUS_LIVE_MAX_SESSIONS:-2} live worker slot(s) (log: var/live-worker.log)"
 	@mkdir -p var; $(BIN)/celery -A webapp worker -B -Q cpu,gpu -c 1 --loglevel INFO > var/worker.log 2>&1 & \
-	  worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+	  worker=$$!; export SHOPFOCUS_LIVE_CALLBACK_URL=$${SHOPFOCUS_LIVE_CALLBACK_URL:-http://$(HOST):$(PORT)}; \
+	  $(PYTHON) manage.py live_rtmp > var/live-rtmp.log 2>&1 & rtmp=$$!; \
+	  $(BIN)/celery -A webapp worker -Q live -c $${SHOPFOCUS_LIVE_MAX_SESSIONS:-2} -n live@%h --loglevel INFO > var/live-worker.log 2>&1 & \
+	  live=$$!; trap "kill $$worker $$rtmp $$live 2>/dev/null" EXIT INT TERM; \
 	  HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c webapp/gunicorn.conf.py
 
 worker: install

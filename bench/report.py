@@ -193,7 +193,8 @@ def markdown(report: dict) -> str:
 
 def reliability_png(rows: list[dict], path: str) -> str | None:
     """The default rows' reliability diagrams (one panel per kind) as one PNG."""
-    panels = [(f"{r['label']} ({r.get('kind', 'short')} episodes)", r["calibration"])
+    kinds = {"short": "short episodes", "long": "long streams"}
+    panels = [(f"default pipeline, {kinds[r.get('kind', 'short')]}", r["calibration"])
               for r in rows if r.get("row") in ("default", "long_default") and r.get("calibration")]
     if not panels:
         return None

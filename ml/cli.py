@@ -39,8 +39,9 @@ def _localize(args) -> int:
     if args.follow:
         from .streaming import follow
 
-        return follow(args.video, args.catalog, args.out, comments=args.comments, options=options,
-                      idle_timeout_s=args.idle_timeout)
+        follow(args.video, args.catalog, args.out, comments=args.comments, options=options,
+               idle_timeout_s=args.idle_timeout)
+        return 0
     result = localize(args.video, args.catalog, comments=args.comments, options=options,
                       progress=_progress_bar(not args.quiet), features_out=args.features)
     result.dump(args.out)

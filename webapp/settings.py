@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "webapp.review",
     "webapp.segments",
     "webapp.embeds",
+    "webapp.live",
     "axes",
 ]
 
@@ -245,6 +246,31 @@ SHOPFOCUS_REAP_EVERY_S = float(os.environ.get("SHOPFOCUS_REAP_EVERY_S", 60))
 SHOPFOCUS_SEGMENT_S = float(os.environ.get("SHOPFOCUS_SEGMENT_S", 600))
 SHOPFOCUS_SEGMENT_CONTEXT_S = float(os.environ.get("SHOPFOCUS_SEGMENT_CONTEXT_S", 30))
 
+# Live sessions (webapp/live). The RTMP server (nginx with its RTMP module, ``manage.py
+# live_rtmp``) listens on SHOPFOCUS_LIVE_RTMP_BIND:PORT, asks the web app at
+# SHOPFOCUS_LIVE_CALLBACK_URL whether a publisher's key may go on, and writes the stream's
+# MPEG-TS fragments under SHOPFOCUS_LIVE_DIR; sellers are shown SHOPFOCUS_LIVE_RTMP_URL.
+SHOPFOCUS_LIVE_DIR = Path(os.environ.get("SHOPFOCUS_LIVE_DIR", VAR_DIR / "live"))
+SHOPFOCUS_LIVE_RTMP_BIND = os.environ.get("SHOPFOCUS_LIVE_RTMP_BIND", "127.0.0.1")
+SHOPFOCUS_LIVE_RTMP_PORT = int(os.environ.get("SHOPFOCUS_LIVE_RTMP_PORT", 1935))
+SHOPFOCUS_LIVE_RTMP_URL = os.environ.get("SHOPFOCUS_LIVE_RTMP_URL",
+                                         f"rtmp://127.0.0.1:{SHOPFOCUS_LIVE_RTMP_PORT}/live")
+SHOPFOCUS_LIVE_CALLBACK_URL = os.environ.get("SHOPFOCUS_LIVE_CALLBACK_URL", "http://127.0.0.1:8000")
+SHOPFOCUS_LIVE_RTMP_UPDATE_S = int(os.environ.get("SHOPFOCUS_LIVE_RTMP_UPDATE_S", 5))  # publisher checks
+# Sessions live at once: one live-worker process each (``celery -Q live -c`` this many).
+SHOPFOCUS_LIVE_MAX_SESSIONS = int(os.environ.get("SHOPFOCUS_LIVE_MAX_SESSIONS", 2))
+SHOPFOCUS_LIVE_RECONNECT_GRACE_S = float(os.environ.get("SHOPFOCUS_LIVE_RECONNECT_GRACE_S", 60))
+SHOPFOCUS_LIVE_START_TIMEOUT_S = float(os.environ.get("SHOPFOCUS_LIVE_START_TIMEOUT_S", 300))
+# Seconds of stream per scoring step of the follower: the main term of the viewers' delay.
+SHOPFOCUS_LIVE_SEGMENT_S = float(os.environ.get("SHOPFOCUS_LIVE_SEGMENT_S", 4))
+# Load the models while the seller sets up the encoder, not during the stream's first segment.
+SHOPFOCUS_LIVE_WARM_UP = env_bool("SHOPFOCUS_LIVE_WARM_UP", True)
+# Viewers' "now showing": long polls of at most LONGPOLL_S, at most LONGPOLL_MAX at once per
+# server process (each holds a gthread thread); past that, viewers poll every POLL_MS.
+SHOPFOCUS_LIVE_LONGPOLL_S = float(os.environ.get("SHOPFOCUS_LIVE_LONGPOLL_S", 20))
+SHOPFOCUS_LIVE_LONGPOLL_MAX = int(os.environ.get("SHOPFOCUS_LIVE_LONGPOLL_MAX", 2))
+SHOPFOCUS_LIVE_POLL_MS = int(os.environ.get("SHOPFOCUS_LIVE_POLL_MS", 2000))
+
 # Celery. Default broker: kombu's filesystem transport (no server); redis://... in production.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -273,6 +299,7 @@ CELERY_TASK_DEFAULT_QUEUE = "cpu"
 CELERY_TASK_ROUTES = {
     "webapp.videos.tasks.process_video": {"queue": "gpu" if SHOPFOCUS_GPU_QUEUE else "cpu"},
     "webapp.videos.tasks.reap_stale_jobs": {"queue": "cpu"},
+    "webapp.live.tasks.run_live_session": {"queue": "live"},
 }
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-jobs": {"task": "webapp.videos.tasks.reap_stale_jobs", "schedule": SHOPFOCUS_REAP_EVERY_S},

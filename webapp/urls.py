@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("webapp.catalog.urls")),
     path("", include("webapp.videos.urls")),
     path("", include("webapp.review.page_urls")),  # review pages (their JSON: webapp.review.api)
+    path("", include("webapp.live.urls")),  # issue 14: live sessions
     path("", include("webapp.embeds.urls")),  # viewer links and the sites that may embed the viewer
 ]
 

@@ -81,7 +81,7 @@ def reliability_diagram(panels: list[tuple[str, dict]], path: str) -> str:
         ax.bar(centres, rate, width=1.0 / k, edgecolor="black", color="#4c72b0", label="match rate")
         xs = [r["mean_score"] for r in rows if r["n"]]
         ys = [r["match_rate"] for r in rows if r["n"]]
-        ax.plot(xs, ys, "o", color="#dd8452", label="mean score of bin")
+        ax.plot(xs, ys, "o", color="#dd8452", label="bin at (mean score, match rate)")
         ax.plot([0, 1], [0, 1], "--", color="gray", label="perfect calibration")
         ece = cal["ece"]
         ax.set_title(f"{title}\nECE {ece:.3f}, {cal['n']} intervals" if ece is not None else f"{title}\nno intervals",

@@ -133,3 +133,15 @@ def pool(per_episode: list[dict]) -> dict:
     """Sum the counts of several episodes' ``operating_metrics`` and recompute the rates."""
     c = {k: sum(int(m.get(k) or 0) for m in per_episode) for k in COUNT_KEYS}
     return {**c, **rates(c)}
+
+
+def sweep(episodes: list[tuple[list[dict], list[dict], float]], thresholds) -> list[dict]:
+    """Pooled operating metrics of several episodes at each threshold: [(proposals, truth,
+    duration_s)] -> one ``pool`` result per threshold (with ``threshold``), the output being the
+    proposals with ``score >= threshold``. For choosing an operating point on validation runs."""
+    out = []
+    for thr in thresholds:
+        per = [operating_metrics([p for p in props if float(p.get("score", 1.0)) >= thr], truth, dur)
+               for props, truth, dur in episodes]
+        out.append({"threshold": float(thr), **pool(per)})
+    return out

@@ -48,11 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     specs += long_suite(a.long, a.seed, a.split, a.long_min * 60, (w, h))
     jobs = [(s, a.out, a.data, a.preset) for s in specs]
     t = time.time()
-    if a.jobs > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(a.jobs) as ex:
-            done = list(ex.map(_one, jobs))
-    else:
-        done = [_one(j) for j in jobs]
+    try:
+        if a.jobs > 1 and len(jobs) > 1:
+            with ProcessPoolExecutor(a.jobs) as ex:
+                done = list(ex.map(_one, jobs))
+        else:
+            done = [_one(j) for j in jobs]
+    except ValueError as e:  # e.g. a product list longer than the split has products
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(json.dumps({"synth_version": SYNTH_VERSION, "long_version": LONG_VERSION, "episodes": done,
                       "seconds": round(time.time() - t, 1)}, indent=1))
     return 0

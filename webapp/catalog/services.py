@@ -275,14 +275,16 @@ def import_catalog_folder(shop, folder: str) -> ImportSummary:
     return apply_catalog(shop, load_catalog(folder, check_images=True))
 
 
-def export_catalog_folder(shop, dest_dir: str) -> str:
-    """Write the shop's catalog as the contract folder (products.csv + images/) for the pipeline.
+def export_catalog_folder(shop, dest_dir: str, products=None) -> str:
+    """Write the shop's catalog (or only ``products``, a queryset of it: a live session's list)
+    as the contract folder (products.csv + images/) for the pipeline.
 
     Products without images are left out (the contract needs at least one). Returns ``dest_dir``.
     Raises InputError when the shop has no product with an image."""
     os.makedirs(dest_dir, exist_ok=True)
+    qs = Product.objects.filter(shop=shop) if products is None else products.filter(shop=shop)
+    qs = qs.select_related("category__parent").prefetch_related("images")
     products = []
-    qs = Product.objects.filter(shop=shop).select_related("category__parent").prefetch_related("images")
     for n, product in enumerate(qs):
         paths = []
         for i, img in enumerate(product.images.all()):

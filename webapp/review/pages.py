@@ -87,6 +87,8 @@ def timeline(request, pk):
     job = video.latest_job
     if job:
         config["urls"]["job"] = reverse("videos:job_status", args=[job.pk])
+    live = getattr(video, "live_session", None)  # webapp.live: the timeline grows while the stream runs
+    config["live"] = bool(live and live.is_active)
     return render(request, "review/timeline.html", {"video": video, "shop": video.shop, "config": config,
                                                     "job": job, "threshold": threshold_of(video)})
 

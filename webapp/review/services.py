@@ -50,15 +50,24 @@ def store_machine_intervals(job, result) -> int:
     type(job).objects.filter(pk=job.pk).update(threshold=job.threshold)
     video = job.video
     Interval.objects.filter(video=video).untouched_machine().delete()
+    found = list(result.intervals) + list(getattr(result, "candidates", None) or [])
+    return add_machine_intervals(job, found, float(result.duration_s or 0) or None)
+
+
+@transaction.atomic
+def add_machine_intervals(job, intervals, duration_s: float | None = None) -> int:
+    """Add machine proposals to the job's video without replacing any (a live session's
+    intervals, as they close). A proposal that mostly overlaps an interval already there for the
+    same product is dropped, so an interval sent twice is stored once. Returns how many were stored."""
+    video = job.video
     kept: dict[int, list[tuple[float, float]]] = {}
     for iv in Interval.objects.filter(video=video).only("product_id", "start_s", "end_s"):
         kept.setdefault(iv.product_id, []).append((iv.start_s, iv.end_s))
-    found = list(result.intervals) + list(getattr(result, "candidates", None) or [])
-    ids = {i.product_id for i in found}
+    ids = {i.product_id for i in intervals}
     products = {p.product_id: p for p in Product.objects.filter(shop=video.shop, product_id__in=ids)}
-    duration = video.duration_s or float(result.duration_s or 0) or None
+    duration = video.duration_s or duration_s or None
     new = []
-    for i in found:
+    for i in intervals:
         product = products.get(i.product_id)
         start, end = max(0.0, float(i.start_s)), float(i.end_s)
         if duration:

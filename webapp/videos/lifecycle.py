@@ -35,6 +35,9 @@ from .models import Job
 log = logging.getLogger(__name__)
 
 PROCESS_TASK = "webapp.videos.tasks.process_video"
+# A job on the "live" queue is a live session's (webapp.live): its worker records and follows
+# the stream instead of processing a finished file. Named, never imported, like PROCESS_TASK.
+TASK_FOR_QUEUE = {"live": "webapp.live.tasks.run_live_session"}
 UNSENT_GRACE_S = 10.0  # a job not yet sent this long after it was made is sent by the reaper
 WAITING_FOR_BROKER = ("saved; waiting for the job queue, which cannot be reached right now: processing "
                       "starts by itself when it is back")
@@ -65,10 +68,11 @@ def send(job_id: int, queue: str = "", countdown: float | None = None) -> None:
     from celery import current_app as app  # webapp.celery's app (webapp/__init__ loads it)
 
     try:
+        task = TASK_FOR_QUEUE.get(queue, PROCESS_TASK)
         if app.conf.task_always_eager:
-            app.tasks[PROCESS_TASK].apply(args=[job_id])
+            app.tasks[task].apply(args=[job_id])
         else:
-            app.send_task(PROCESS_TASK, args=[job_id], queue=queue or job_queue(), countdown=countdown,
+            app.send_task(task, args=[job_id], queue=queue or job_queue(), countdown=countdown,
                           retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5})
     except Exception as exc:  # kombu raises OperationalError, ConnectionError, socket errors...
         log.warning("job %s: the broker refused the message (%s); the reaper will send it again", job_id, exc)
@@ -88,8 +92,9 @@ def enqueue(job: Job, countdown: float | None = None) -> None:
 
 
 # --------------------------------------------------------------------------- transitions
-def start(video, user=None, options: dict | None = None) -> Job:
-    """A new QUEUED job for the video (a re-run when there was one before), sent on commit.
+def start(video, user=None, options: dict | None = None, queue: str = "") -> Job:
+    """A new QUEUED job for the video (a re-run when there was one before), sent on commit to
+    ``queue`` (default: this site's processing queue; "live": a live session's worker).
 
     Raises JobAlreadyActive when the video has a QUEUED or RUNNING job, and BrokerUnavailable
     (after the commit: the job is kept) when the broker cannot be reached."""
@@ -97,7 +102,7 @@ def start(video, user=None, options: dict | None = None) -> Job:
         active = Job.objects.select_for_update().filter(video=video).active().first()
         if active:
             raise JobAlreadyActive(active)
-        job = Job.objects.create(video=video, options=dict(options or {}), queue=job_queue(),
+        job = Job.objects.create(video=video, options=dict(options or {}), queue=queue or job_queue(),
                                  created_by=user if user and user.is_authenticated else None)
         enqueue(job)
     return job

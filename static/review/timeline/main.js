@@ -63,6 +63,7 @@ async function loadEvidence() {
 }
 
 on("reload", () => load().then(loadCurves).then(loadEvidence));
+on("grow", () => { if (!S.pending && !S.drag) load(); });
 
 // For the browser tests and the console: the state, and a few actions and measures.
 S.geom = {t2x, x2t, laneH: LANE_H, barY: BAR_Y, barH: BAR_H, laneTop, get headW() { return view.headW; }};

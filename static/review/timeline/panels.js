@@ -116,6 +116,7 @@ export function renderJob(job) {
     if (!r.ok) { setTimeout(poll, 4000); return; }
     polling = false;
     renderJob(r.data);
+    if (isActive(r.data) && cfg.live) emit("grow");  // a live stream (webapp.live): its intervals so far
     if (!isActive(r.data)) { emit("reload"); $("rv-job").hidden = r.data.status !== "failed"; }
   };
   setTimeout(poll, 1500);

@@ -138,3 +138,15 @@ def test_the_cli_prints_operating_metrics_and_draws_the_reliability_diagram(tmp_
     assert out["calibration"]["n"] == 5
     with Image.open(png) as im:
         assert im.format == "PNG" and im.size[0] > 400 and im.size[1] > 300
+
+
+def test_a_threshold_sweep_pools_episodes_at_each_threshold():
+    from ml.eval.operating import sweep
+
+    ep1 = ([iv("A", 0, 10, .9), iv("B", 20, 30, .4)], [iv("A", 0, 10)], 40)
+    ep2 = ([iv("C", 0, 10, .6)], [iv("C", 0, 10), iv("D", 20, 30)], 40)
+    lo, mid, hi = sweep([ep1, ep2], [0.0, 0.5, 0.95])
+    assert (lo["threshold"], lo["n_output"], lo["n_tp"], lo["n_true"]) == (0.0, 3, 2, 3)
+    assert (mid["n_output"], mid["n_tp"]) == (2, 2) and mid["precision@0.5"] == 1.0
+    assert mid["false_alarm_instants"] == 0 and lo["false_alarm_instants"] > 0  # B .4 sat on idle time
+    assert hi["n_output"] == 0 and hi["precision@0.5"] is None and hi["recall@0.5"] == 0.0

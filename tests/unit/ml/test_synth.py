@@ -208,3 +208,10 @@ def test_the_memory_plot_and_table_show_every_length(tmp_path):
     assert "| 240 | 160 | 2100 | 1300 | 2000 | 11.1 | 7.2 |" in md
     with Image.open(plot(pts, str(tmp_path / "m.png"), "title")) as im:
         assert im.format == "PNG" and im.size[0] > 800
+
+
+def test_cli_refuses_a_long_stream_when_the_split_has_too_few_products(mini_root, tmp_path, capsys):
+    from ml.synth.__main__ import main
+    assert main(["--out", str(tmp_path / "o"), "--data", mini_root, "--count", "0", "--long", "1",
+                 "--long-min", "2"]) == 2
+    assert "160-product list needs more products than the split has" in capsys.readouterr().err
