@@ -277,12 +277,14 @@ def localize(video: str, catalog, comments: str | None = None,
     """
     from .decode import probe
     from .scoring import Scorer
+    from .warm import load_seconds
 
     options = options or PipelineOptions()
     progress = progress or (lambda stage, fraction: None)
     _limit_threads(options.threads)
     clock = _Clock()
     t_start = time.perf_counter()
+    loaded_before = load_seconds()
     progress("probe", 0.0)
     with clock.measure("probe"):
         info = probe(video)
@@ -303,6 +305,7 @@ def localize(video: str, catalog, comments: str | None = None,
     with clock.measure("fusion"):
         curves = scorer.curves(features)
         decision = scorer.decide(curves)
+    clock.add("model_load", load_seconds() - loaded_before)  # 0 in a warm worker
     clock.add("total", time.perf_counter() - t_start)
     progress("done", 1.0)
     return LocalizationResult(video=str(video), duration_s=info.duration_s, intervals=decision.intervals,

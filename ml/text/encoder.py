@@ -39,9 +39,12 @@ def load_sentence_model(path: str = "", device: str = "cpu"):
     key = (os.path.abspath(path), device)
     with _LOCK:
         if key not in _MODELS:
-            from sentence_transformers import SentenceTransformer
+            from ..warm import timed_load
 
-            _MODELS[key] = SentenceTransformer(path, device=device, local_files_only=True)
+            with timed_load("sentence_model"):
+                from sentence_transformers import SentenceTransformer
+
+                _MODELS[key] = SentenceTransformer(path, device=device, local_files_only=True)
         return _MODELS[key]
 
 

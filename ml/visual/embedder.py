@@ -153,6 +153,32 @@ def pool(fmap: np.ndarray, pooling: str, p: float = 3.0) -> np.ndarray:
     return _l2(np.asarray(v, dtype=np.float32))
 
 
+_SESSIONS: dict[tuple, object] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def onnx_session(path: str, threads: int):
+    """The ONNX Runtime session for a graph file, one per process and thread count.
+
+    Every ``ImageEmbedder`` (a new one per job) shares it, so a worker process builds it once
+    (~0.3 s of graph optimisation); ``InferenceSession.run`` may be called from several threads.
+    """
+    key = (os.path.abspath(path), int(threads))
+    with _SESSIONS_LOCK:
+        if key not in _SESSIONS:
+            import onnxruntime as ort
+
+            from ..warm import timed_load
+
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = threads
+            so.inter_op_num_threads = 1
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            with timed_load("image_embedder"):
+                _SESSIONS[key] = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        return _SESSIONS[key]
+
+
 class ImageEmbedder:
     """Images (RGB uint8, any size) -> L2-normalised descriptors; thread-safe ``embed``."""
 
@@ -169,12 +195,7 @@ class ImageEmbedder:
     def _load(self):
         o = self.options
         if o.backend == "onnx":
-            import onnxruntime as ort
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = o.threads
-            so.inter_op_num_threads = 1
-            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            self._session = ort.InferenceSession(export_onnx(o), so, providers=["CPUExecutionProvider"])
+            self._session = onnx_session(export_onnx(o), o.threads)
         else:
             import torch
             torch.set_num_threads(o.threads)
@@ -272,22 +293,54 @@ def augment(img: np.ndarray) -> list[np.ndarray]:
     return [img, img[:, ::-1], tight, centre, zoom_out]
 
 
-def embed_catalog(catalog: Catalog, embedder: ImageEmbedder, tta: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def embed_catalog(catalog: Catalog, embedder: ImageEmbedder, tta: bool = True,
+                  cache: "str | bool | None" = None) -> tuple[np.ndarray, np.ndarray]:
     """Every product image (and its test-time augmentations) -> (vectors (m,d), owner (m,)).
 
     ``owner[i]`` is the product's position in ``catalog.products``; feed both to
     ``CatalogIndex.fit(vectors, owner, len(catalog))``. An unreadable image is an InputError.
+
+    ``cache``: None or True, the content-keyed disk cache under the embedder's cache dir
+    (``ml.visual.catalog_cache``: only images never seen with these settings go through the
+    network, in one batched call); a folder path, that cache under the folder; False, no cache.
     """
     from ..errors import InputError
+    from .catalog_cache import ViewCache, file_digest
 
-    views, owner = [], []
+    store = None
+    if cache is not False:
+        store = ViewCache.for_embedder(embedder.options, tta, root=cache if isinstance(cache, str) else None)
+    per_image: list[np.ndarray | None] = []
+    owner: list[int] = []
+    todo: list[tuple[int, str | None, list[np.ndarray]]] = []  # (slot, digest, views)
     for p_i, product in enumerate(catalog.products):
         for path in product.images:
+            digest = None
+            if store is not None:
+                try:
+                    digest = file_digest(path)
+                except OSError as e:
+                    raise InputError(f"cannot read image {path} ({e.strerror})", path=path) from None
+                hit = store.get(digest, embedder.dim)
+                if hit is not None:
+                    per_image.append(hit)
+                    owner.extend([p_i] * len(hit))
+                    continue
             try:
                 img = read_rgb(path)
             except ValueError as e:
                 raise InputError(str(e), path=path) from None
             vs = augment(img) if tta else [img]
-            views.extend(vs)
+            todo.append((len(per_image), digest, vs))
+            per_image.append(None)
             owner.extend([p_i] * len(vs))
-    return embedder.embed(views), np.asarray(owner, dtype=np.int64)
+    if todo:
+        fresh = embedder.embed([v for _, _, vs in todo for v in vs])
+        row = 0
+        for slot, digest, vs in todo:
+            per_image[slot] = fresh[row:row + len(vs)]
+            row += len(vs)
+            if store is not None:
+                store.put(digest, per_image[slot])
+    vectors = np.concatenate(per_image) if per_image else np.zeros((0, embedder.dim), np.float32)
+    return vectors, np.asarray(owner, dtype=np.int64)
