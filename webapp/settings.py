@@ -231,6 +231,8 @@ SHOPFOCUS_PIPELINE_DEFAULTS = {k: v for k, v in {
     # tracklet (default), image, asymnet or lxmert: the visual feature (ml.fusion.VISUAL_FEATURES)
     "visual_mode": os.environ.get("SHOPFOCUS_VISUAL_MODE"),
 }.items() if v}
+# Celery pool processes load the models as they start (webapp.celery.preload_models)
+SHOPFOCUS_PRELOAD_MODELS = env_bool("SHOPFOCUS_PRELOAD_MODELS", True)
 SHOPFOCUS_HEARTBEAT_S = float(os.environ.get("SHOPFOCUS_HEARTBEAT_S", 10))
 SHOPFOCUS_HEARTBEAT_TIMEOUT_S = float(os.environ.get("SHOPFOCUS_HEARTBEAT_TIMEOUT_S", 120))
 # A shop's product index (webapp.search): rebuilt after each catalog change; exact (flat) up to

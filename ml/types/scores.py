@@ -35,10 +35,6 @@ class ScoreCurves:
         # a new dict: the caller's is not changed
         self.modalities = {k: np.asarray(v, dtype=np.float32).reshape(shape) for k, v in self.modalities.items()}
 
-    def window(self, start_s: float, end_s: float) -> np.ndarray:
-        """Boolean mask (T,) of steps whose centre lies in [start_s, end_s]."""
-        return (self.times >= start_s) & (self.times <= end_s)
-
 
 @dataclass
 class Interval:
