@@ -88,7 +88,7 @@ class ShopViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ShopSerializer
 
     def get_queryset(self):
-        return Shop.objects.visible_to(self.request.user)
+        return Shop.objects.visible_to(self.request.user).order_by("name", "pk")
 
 
 class ProductViewSet(viewsets.ReadOnlyModelViewSet):
@@ -96,7 +96,8 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = filters.ProductFilter
 
     def get_queryset(self):
-        return Product.objects.visible_to(self.request.user).select_related("category__parent").prefetch_related("images")
+        return (Product.objects.visible_to(self.request.user).select_related("category__parent")
+                .prefetch_related("images").order_by("product_id", "pk"))
 
 
 class VideoViewSet(viewsets.ReadOnlyModelViewSet):
