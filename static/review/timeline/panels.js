@@ -5,13 +5,13 @@ import {$, fmt, clamp, bsearch} from "./util.js";
 import {api} from "./api.js";
 import {select} from "./nav.js";
 
-const TABS = ["inspector", "evidence", "history"];
+const TABS = ["inspector", "evidence", "history", "find"];
 TABS.forEach((name, i) => {
   const tab = $("tab-" + name);
   tab.addEventListener("click", () => showTab(name));
   tab.addEventListener("keydown", (e) => {
     if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
-      e.preventDefault(); const n = TABS[(i + (e.key === "ArrowRight" ? 1 : 2)) % 3]; showTab(n); $("tab-" + n).focus();
+      e.preventDefault(); const n = TABS[(i + (e.key === "ArrowRight" ? 1 : TABS.length - 1)) % TABS.length]; showTab(n); $("tab-" + n).focus();
     }
   });
 });
