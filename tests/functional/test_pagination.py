@@ -30,6 +30,14 @@ def test_a_list_comes_in_pages_of_100_with_links(personas, many_products):
     assert seen == sorted(seen) and len(set(seen)) == 250  # every product once, in order
 
 
+def test_a_videos_comments_come_in_pages(personas, video):
+    from webapp.videos.models import Comment
+
+    Comment.objects.bulk_create(Comment(video=video, time_s=i, user="u", text=f"c{i}") for i in range(120))
+    page = personas.client(personas.seller).get(f"/api/videos/{video.pk}/comments/?limit=50&offset=100").json()
+    assert page["count"] == 120 and [c["text"] for c in page["results"]] == [f"c{i}" for i in range(100, 120)]
+
+
 def test_limit_is_capped_at_1000(personas, many_products):
     page = personas.client(personas.seller).get("/api/products/?limit=5000").json()
     assert len(page["results"]) == 250 and page["next"] is None
