@@ -260,12 +260,32 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
 
 def _limit_threads(n: int) -> None:
     """FAISS' OpenMP pool fights ONNX Runtime and CTranslate2 for the cores: a tiny flat search
-    took 62 ms with 2 threads under load vs 9 ms with 1. Searches are small, so one thread."""
+    took 62 ms with 2 threads under load vs 9 ms with 1. Searches are small, so one thread.
+
+    Torch gets ``n`` threads when it is loaded (the seed models, torch backends); a default run
+    never imports it (the image and text networks run on ONNX Runtime, fusion is numpy), so it
+    is not imported here just to be told how many threads to use: ``torch_threads`` is
+    called where torch comes in."""
+    import sys
+
     import faiss
+
+    global _THREADS
+    _THREADS = max(1, n)
+    faiss.omp_set_num_threads(1)
+    if "torch" in sys.modules:
+        torch_threads()
+
+
+_THREADS = 0
+
+
+def torch_threads() -> None:
+    """Give torch the thread count of the last ``_limit_threads`` (imports torch)."""
     import torch
 
-    faiss.omp_set_num_threads(1)
-    torch.set_num_threads(max(1, n))
+    if _THREADS:
+        torch.set_num_threads(_THREADS)
 
 
 def localize(video: str, catalog, comments: str | None = None,
@@ -277,12 +297,14 @@ def localize(video: str, catalog, comments: str | None = None,
     """
     from .decode import probe
     from .scoring import Scorer
+    from .warm import load_seconds
 
     options = options or PipelineOptions()
     progress = progress or (lambda stage, fraction: None)
     _limit_threads(options.threads)
     clock = _Clock()
     t_start = time.perf_counter()
+    loaded_before = load_seconds()
     progress("probe", 0.0)
     with clock.measure("probe"):
         info = probe(video)
@@ -294,6 +316,7 @@ def localize(video: str, catalog, comments: str | None = None,
         from .seed.tracklets import preload
 
         preload(options.seed_modes)
+        torch_threads()
 
     features, evidence = compute_features(video, catalog, events, options, info.duration_s,
                                           info.has_audio, progress, clock)
@@ -303,6 +326,7 @@ def localize(video: str, catalog, comments: str | None = None,
     with clock.measure("fusion"):
         curves = scorer.curves(features)
         decision = scorer.decide(curves)
+    clock.add("model_load", load_seconds() - loaded_before)  # 0 in a warm worker
     clock.add("total", time.perf_counter() - t_start)
     progress("done", 1.0)
     return LocalizationResult(video=str(video), duration_s=info.duration_s, intervals=decision.intervals,

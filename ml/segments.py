@@ -176,7 +176,7 @@ def run_segment(video: str, catalog: Catalog, comments: TextEvents | None, optio
     """The perception stages (``ml.pipeline.compute_features``) on the segment's decode range.
     ``options``: ``ml.pipeline.PipelineOptions``; ``progress(stage, fraction of this segment)``
     may raise ``ml.errors.CancelledError``."""
-    from .pipeline import _Clock, _limit_threads, compute_features
+    from .pipeline import _Clock, _limit_threads, compute_features, torch_threads
 
     _limit_threads(options.threads)
     clock = _Clock()
@@ -185,6 +185,7 @@ def run_segment(video: str, catalog: Catalog, comments: TextEvents | None, optio
         from .seed.tracklets import preload
 
         preload(options.seed_modes)
+        torch_threads()
     features, evidence = compute_features(video, catalog, comments, options, duration_s, has_audio,
                                           progress or (lambda stage, fraction: None), clock,
                                           start_s=segment.start_s, end_s=segment.end_s)

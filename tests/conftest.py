@@ -23,6 +23,12 @@ def _isolated_media(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _no_index_builds(settings):
+    """Catalog changes schedule a product index build (webapp.search); only its tests want one."""
+    settings.SHOPFOCUS_INDEX_AUTOBUILD = False
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     """The API's rate-limit counters live in the cache: every test starts with none."""
     from django.core.cache import cache

@@ -182,7 +182,8 @@ class LiveWorker:
         self.log = open(log_path, "wb")
         full = dict(os.environ)
         full.update({"DJANGO_SETTINGS_MODULE": "webapp.settings", "PYTHONUNBUFFERED": "1",
-                     "SHOPFOCUS_HEARTBEAT_S": "1", "SHOPFOCUS_HEARTBEAT_TIMEOUT_S": "5"})
+                     "SHOPFOCUS_HEARTBEAT_S": "1", "SHOPFOCUS_HEARTBEAT_TIMEOUT_S": "5",
+                     "SHOPFOCUS_PRELOAD_MODELS": "0"})  # as before preloading: the delays measured
         full.update({k: str(v) for k, v in env.items()})
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", "live", "-c", "1", "-P", "prefork",

@@ -14,6 +14,7 @@ from webapp import filters
 from webapp.accounts.models import Shop
 from webapp.catalog.models import Product
 from webapp.review import api as review_api
+from webapp.search import api as search_api
 from webapp.videos import lifecycle
 from webapp.videos.models import Comment, Job, Video
 
@@ -160,6 +161,7 @@ router.register("products", ProductViewSet, basename="product")
 router.register("videos", VideoViewSet, basename="video")
 router.register("jobs", JobViewSet, basename="job")
 review_api.register(router)  # intervals, per-video review reads and exports, corrections
+search_api.register(router)  # box search over the shop's product index
 
 
 def _api_auth_by_drf(patterns):

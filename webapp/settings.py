@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "webapp.segments",
     "webapp.embeds",
     "webapp.live",
+    "webapp.search",
     "axes",
 ]
 
@@ -230,8 +231,14 @@ SHOPFOCUS_PIPELINE_DEFAULTS = {k: v for k, v in {
     # tracklet (default), image, asymnet or lxmert: the visual feature (ml.fusion.VISUAL_FEATURES)
     "visual_mode": os.environ.get("SHOPFOCUS_VISUAL_MODE"),
 }.items() if v}
+# Celery pool processes load the models as they start (webapp.celery.preload_models)
+SHOPFOCUS_PRELOAD_MODELS = env_bool("SHOPFOCUS_PRELOAD_MODELS", True)
 SHOPFOCUS_HEARTBEAT_S = float(os.environ.get("SHOPFOCUS_HEARTBEAT_S", 10))
 SHOPFOCUS_HEARTBEAT_TIMEOUT_S = float(os.environ.get("SHOPFOCUS_HEARTBEAT_TIMEOUT_S", 120))
+# A shop's product index (webapp.search): rebuilt after each catalog change; exact (flat) up to
+# this many image vectors, an inverted file with 8-bit codes above.
+SHOPFOCUS_INDEX_AUTOBUILD = env_bool("SHOPFOCUS_INDEX_AUTOBUILD", True)
+SHOPFOCUS_INDEX_EXACT_BELOW = int(os.environ.get("SHOPFOCUS_INDEX_EXACT_BELOW", 50_000))
 SHOPFOCUS_JOB_MAX_ATTEMPTS = int(os.environ.get("SHOPFOCUS_JOB_MAX_ATTEMPTS", 2))
 # A job claimed this many times and still hitting database/broker errors is failed, not requeued.
 SHOPFOCUS_JOB_TRANSIENT_ATTEMPTS = int(os.environ.get("SHOPFOCUS_JOB_TRANSIENT_ATTEMPTS", 4))
@@ -300,6 +307,7 @@ CELERY_TASK_ROUTES = {
     "webapp.videos.tasks.process_video": {"queue": "gpu" if SHOPFOCUS_GPU_QUEUE else "cpu"},
     "webapp.videos.tasks.reap_stale_jobs": {"queue": "cpu"},
     "webapp.live.tasks.run_live_session": {"queue": "live"},
+    "webapp.search.tasks.build_shop_index": {"queue": "gpu" if SHOPFOCUS_GPU_QUEUE else "cpu"},
 }
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-jobs": {"task": "webapp.videos.tasks.reap_stale_jobs", "schedule": SHOPFOCUS_REAP_EVERY_S},

@@ -128,7 +128,10 @@ _LOCK = threading.Lock()
 def _cached(key: tuple, load):
     with _LOCK:
         if key not in _MODELS:
-            _MODELS[key] = load()
+            from ..warm import timed_load
+
+            with timed_load(f"speech:{key[0]}"):
+                _MODELS[key] = load()
         return _MODELS[key]
 
 

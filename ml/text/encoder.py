@@ -9,11 +9,22 @@ the same catalog titles for every video), so each encoder keeps an LRU cache of 
 only texts not in the cache go through the network, deduplicated, in batches.
 MiniLM truncates inputs at 256 word pieces; it embeds meaning well but blurs proper nouns
 (brands, model numbers): ``ml.text.matching`` pairs it with a lexical score for that reason.
+
+Backends: ``"onnx"`` (default) runs the same network through ONNX Runtime, with the model's own
+``tokenizer.json`` through the ``tokenizers`` library and the same mean pooling and L2
+normalisation as the model's sentence-transformers modules; its vectors match
+sentence-transformers' to ~1e-6. The graph is exported once (with torch and transformers) into
+``$SHOPFOCUS_CACHE`` under a name keyed by the model's files, written to a temporary file and
+renamed. What it saves: a run no longer imports sentence-transformers, transformers,
+scikit-learn and torch (~4 s of CPU, ~300 MB of memory for a CLI run). ``"torch"`` is
+sentence-transformers itself (``load_sentence_model``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -39,9 +50,136 @@ def load_sentence_model(path: str = "", device: str = "cpu"):
     key = (os.path.abspath(path), device)
     with _LOCK:
         if key not in _MODELS:
-            from sentence_transformers import SentenceTransformer
+            from ..warm import timed_load
 
-            _MODELS[key] = SentenceTransformer(path, device=device, local_files_only=True)
+            with timed_load("sentence_model"):
+                from sentence_transformers import SentenceTransformer
+
+                _MODELS[key] = SentenceTransformer(path, device=device, local_files_only=True)
+        return _MODELS[key]
+
+
+GRAPH_VERSION = 1  # bump when the exported text graph changes
+
+
+def _model_key(path: str) -> str:
+    """Hash of the model folder's files (names, sizes, modification times) and the graph version."""
+    h = hashlib.sha1(f"v{GRAPH_VERSION}".encode())
+    for root, _, files in sorted(os.walk(path)):
+        for f in sorted(files):
+            st = os.stat(os.path.join(root, f))
+            h.update(f"{os.path.relpath(os.path.join(root, f), path)}:{st.st_size}:{int(st.st_mtime)}".encode())
+    return h.hexdigest()[:12]
+
+
+def export_onnx(path: str = "") -> str:
+    """Path of the cached ONNX graph of the sentence model at ``path`` (default: the packaged
+    MiniLM): token ids, attention mask, token types -> last hidden state (n, tokens, d).
+    Exported on first use with torch and transformers, then only read."""
+    from ..visual.embedder import cache_dir
+
+    path = os.path.abspath(path or packaged_model_path())
+    out = os.path.join(cache_dir(), f"text_{os.path.basename(path.rstrip('/'))}_{_model_key(path)}.onnx")
+    if os.path.isfile(out):
+        return out
+    import warnings
+
+    import torch
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+
+    class Hidden(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.m(input_ids=input_ids, attention_mask=attention_mask,
+                          token_type_ids=token_type_ids).last_hidden_state
+
+    ids = torch.ones((2, 8), dtype=torch.int64)
+    fd, tmp = tempfile.mkstemp(prefix=".text_", suffix=".onnx", dir=os.path.dirname(out))
+    os.close(fd)
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(Hidden(model), (ids, ids, torch.zeros_like(ids)), tmp, dynamo=False, opset_version=17,
+                              input_names=["input_ids", "attention_mask", "token_type_ids"],
+                              output_names=["hidden"],
+                              dynamic_axes={n: {0: "n", 1: "tokens"} for n in
+                                            ("input_ids", "attention_mask", "token_type_ids", "hidden")})
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
+
+
+class OnnxSentenceModel:
+    """The sentence model's encode() (mean pooling, unit rows) on ONNX Runtime + ``tokenizers``."""
+
+    def __init__(self, path: str = "", threads: int = 2):
+        import json
+
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        path = os.path.abspath(path or packaged_model_path())
+        max_len = 256
+        cfg = os.path.join(path, "sentence_bert_config.json")
+        if os.path.isfile(cfg):
+            with open(cfg, encoding="utf-8") as f:
+                max_len = int(json.load(f).get("max_seq_length", max_len))
+        self.tokenizer = Tokenizer.from_file(os.path.join(path, "tokenizer.json"))
+        # what sentence-transformers asks of the tokenizer: cut at max_seq_length, pad to the
+        # longest text of the batch (the file's own fixed 128 padding is not what it uses)
+        self.tokenizer.enable_truncation(max_len)
+        self.tokenizer.no_padding()
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(export_onnx(path), so, providers=["CPUExecutionProvider"])
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return int(self.encode(["a"]).shape[1])
+
+    def encode(self, texts: list[str], batch_size: int = 64, **_) -> np.ndarray:
+        out = []
+        # like sentence-transformers: longest first, so each batch pads little
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        for i in range(0, len(texts), batch_size):
+            encs = self.tokenizer.encode_batch([texts[j] for j in order[i:i + batch_size]])
+            n = max(len(e.ids) for e in encs)
+            ids = np.zeros((len(encs), n), np.int64)
+            mask = np.zeros((len(encs), n), np.int64)
+            types = np.zeros((len(encs), n), np.int64)
+            for r, e in enumerate(encs):
+                ids[r, :len(e.ids)] = e.ids
+                mask[r, :len(e.ids)] = e.attention_mask
+                types[r, :len(e.ids)] = e.type_ids
+            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+            m = mask[:, :, None].astype(np.float32)
+            v = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+            out.append(v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12))
+        if not out:
+            return np.zeros((0, DIM), np.float32)
+        vecs = np.concatenate(out).astype(np.float32)
+        back = np.empty_like(vecs)
+        back[order] = vecs
+        return back
+
+
+def load_onnx_sentence_model(path: str = "", threads: int = 2) -> OnnxSentenceModel:
+    """The ONNX sentence model at ``path`` (default: the packaged MiniLM), cached per process."""
+    key = ("onnx", os.path.abspath(path or packaged_model_path()), int(threads))
+    with _LOCK:
+        if key not in _MODELS:
+            from ..warm import timed_load
+
+            with timed_load("sentence_model"):
+                _MODELS[key] = OnnxSentenceModel(path, threads)
         return _MODELS[key]
 
 
@@ -51,6 +189,12 @@ class TextEncoderOptions:
     device: str = "cpu"
     batch_size: int = 64
     cache_size: int = 20_000  # texts kept (384 floats each: 20k ~ 31 MB)
+    backend: str = "onnx"  # "onnx" (ONNX Runtime, CPU) or "torch" (sentence-transformers; any device)
+    threads: int = 2  # ONNX Runtime threads
+
+    def __post_init__(self):
+        if self.backend not in ("onnx", "torch"):
+            raise ValueError(f"TextEncoderOptions.backend must be 'onnx' or 'torch', got {self.backend!r}")
 
 
 class TextEncoder:
@@ -63,7 +207,10 @@ class TextEncoder:
 
     @property
     def model(self):
-        return load_sentence_model(self.options.model_path, self.options.device)
+        o = self.options
+        if o.backend == "onnx" and o.device == "cpu":
+            return load_onnx_sentence_model(o.model_path, o.threads)
+        return load_sentence_model(o.model_path, o.device)
 
     @property
     def dim(self) -> int:

@@ -144,6 +144,3 @@ class Shots:
     """Shot boundaries: start times (k,) of each shot, the first being 0."""
 
     starts: np.ndarray
-
-    def shot_of(self, t: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self.starts, np.asarray(t), side="right") - 1

@@ -52,6 +52,9 @@ class VisualOptions:
     use_motion: bool = True
     use_saliency: bool = True
     catalog_tta: bool = True
+    # the catalog's vectors come from the content-keyed disk cache (ml.visual.catalog_cache)
+    # when these images were embedded before with these settings: equal vectors, no network pass
+    catalog_cache: bool = True
     batch_frames: int = 4  # frames whose crops are embedded in one ONNX call
     category_top_k: int = 5  # nearest products voting for a tracklet's category
     track_window_s: float = 3.0  # Vis.Trk averages a tracklet's crops within +-this of each frame
@@ -90,7 +93,8 @@ class VisualAnalyzer:
         self.embedder = embedder or ImageEmbedder(o.embedder)
         self.timings_s: dict[str, float] = defaultdict(float)
         t0 = time.perf_counter()
-        vectors, owner = embed_catalog(catalog, self.embedder, tta=o.catalog_tta)
+        vectors, owner = embed_catalog(catalog, self.embedder, tta=o.catalog_tta,
+                                      cache=None if o.catalog_cache else False)
         self.index = CatalogIndex().fit(vectors, owner, len(catalog))
         self._vectors = np.asarray(vectors, np.float32)  # the index's rows, for the seed models
         self._frame_wh = (0, 0)

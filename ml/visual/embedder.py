@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from ..types import Catalog
-from . import effnet
+from . import lite0
 
 GRAPH_VERSION = 1  # bump when the exported graph changes
 
@@ -70,7 +70,7 @@ def cache_dir(options: EmbedderOptions | None = None) -> str:
 
 
 def _graph_key(options: EmbedderOptions) -> str:
-    w = effnet.weights_path()
+    w = lite0.weights_path()
     meta = {"v": GRAPH_VERSION, "size": options.input_size, "weights": os.path.basename(w),
             "weights_bytes": os.path.getsize(w), "opset": 17}
     return hashlib.sha1(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:12]
@@ -94,11 +94,13 @@ def _wrapped(model):
 
 def export_onnx(options: EmbedderOptions) -> str:
     """Path of the cached ONNX graph for ``options``, exporting it first if absent (atomic)."""
-    import torch
-
     path = os.path.join(cache_dir(options), f"effnet_lite0_{_graph_key(options)}.onnx")
     if os.path.isfile(path):
         return path
+    import torch
+
+    from . import effnet
+
     model = _wrapped(effnet.load_pretrained())
     s = options.input_size
     fd, tmp = tempfile.mkstemp(prefix=".effnet_", suffix=".onnx", dir=os.path.dirname(path))
@@ -153,6 +155,36 @@ def pool(fmap: np.ndarray, pooling: str, p: float = 3.0) -> np.ndarray:
     return _l2(np.asarray(v, dtype=np.float32))
 
 
+_SESSIONS: dict[tuple, object] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def onnx_session(path: str, threads: int):
+    """The ONNX Runtime session for a graph file, one per process and thread count.
+
+    Every ``ImageEmbedder`` (a new one per job) shares it, so a worker process builds it once
+    (~0.3 s of graph optimisation); ``InferenceSession.run`` may be called from several threads.
+    """
+    key = (os.path.abspath(path), int(threads))
+    with _SESSIONS_LOCK:
+        if key not in _SESSIONS:
+            import onnxruntime as ort
+
+            from ..warm import timed_load
+
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = threads
+            so.inter_op_num_threads = 1
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            # Idle pool threads sleep instead of spinning: on 2 cores shared with Whisper's and
+            # the decoder's threads, spinning only burnt CPU they needed (60 s of crops under
+            # load: 3.4 -> 2.5 CPU s, 7.5 -> 5.8 s wall).
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            with timed_load("image_embedder"):
+                _SESSIONS[key] = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        return _SESSIONS[key]
+
+
 class ImageEmbedder:
     """Images (RGB uint8, any size) -> L2-normalised descriptors; thread-safe ``embed``."""
 
@@ -164,25 +196,22 @@ class ImageEmbedder:
 
     @property
     def dim(self) -> int:
-        return effnet.HEAD * (5 if self.options.pooling == "spp" else 1)
+        return lite0.HEAD * (5 if self.options.pooling == "spp" else 1)
 
     def _load(self):
         o = self.options
         if o.backend == "onnx":
-            import onnxruntime as ort
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = o.threads
-            so.inter_op_num_threads = 1
-            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            self._session = ort.InferenceSession(export_onnx(o), so, providers=["CPUExecutionProvider"])
+            self._session = onnx_session(export_onnx(o), o.threads)
         else:
             import torch
+            from . import effnet
+
             torch.set_num_threads(o.threads)
             self._torch = _wrapped(effnet.load_pretrained())
 
     def _run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(n,S,S,3) uint8 -> feature map (n,1280,h,w), logits (n,1000)."""
-        x = effnet.normalise(batch)
+        x = lite0.normalise(batch)
         with self._lock:
             if self._session is None and self._torch is None:
                 self._load()
@@ -203,7 +232,7 @@ class ImageEmbedder:
             out.append(self._run(batch)[0])
         if not out:
             s = -(-o.input_size // 32)
-            return np.zeros((0, effnet.HEAD, s, s), dtype=np.float32)
+            return np.zeros((0, lite0.HEAD, s, s), dtype=np.float32)
         return np.concatenate(out)
 
     def embed(self, images: list[np.ndarray]) -> np.ndarray:
@@ -272,22 +301,54 @@ def augment(img: np.ndarray) -> list[np.ndarray]:
     return [img, img[:, ::-1], tight, centre, zoom_out]
 
 
-def embed_catalog(catalog: Catalog, embedder: ImageEmbedder, tta: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def embed_catalog(catalog: Catalog, embedder: ImageEmbedder, tta: bool = True,
+                  cache: "str | bool | None" = None) -> tuple[np.ndarray, np.ndarray]:
     """Every product image (and its test-time augmentations) -> (vectors (m,d), owner (m,)).
 
     ``owner[i]`` is the product's position in ``catalog.products``; feed both to
     ``CatalogIndex.fit(vectors, owner, len(catalog))``. An unreadable image is an InputError.
+
+    ``cache``: None or True, the content-keyed disk cache under the embedder's cache dir
+    (``ml.visual.catalog_cache``: only images never seen with these settings go through the
+    network, in one batched call); a folder path, that cache under the folder; False, no cache.
     """
     from ..errors import InputError
+    from .catalog_cache import ViewCache, file_digest
 
-    views, owner = [], []
+    store = None
+    if cache is not False:
+        store = ViewCache.for_embedder(embedder.options, tta, root=cache if isinstance(cache, str) else None)
+    per_image: list[np.ndarray | None] = []
+    owner: list[int] = []
+    todo: list[tuple[int, str | None, list[np.ndarray]]] = []  # (slot, digest, views)
     for p_i, product in enumerate(catalog.products):
         for path in product.images:
+            digest = None
+            if store is not None:
+                try:
+                    digest = file_digest(path)
+                except OSError as e:
+                    raise InputError(f"cannot read image {path} ({e.strerror})", path=path) from None
+                hit = store.get(digest, embedder.dim)
+                if hit is not None:
+                    per_image.append(hit)
+                    owner.extend([p_i] * len(hit))
+                    continue
             try:
                 img = read_rgb(path)
             except ValueError as e:
                 raise InputError(str(e), path=path) from None
             vs = augment(img) if tta else [img]
-            views.extend(vs)
+            todo.append((len(per_image), digest, vs))
+            per_image.append(None)
             owner.extend([p_i] * len(vs))
-    return embedder.embed(views), np.asarray(owner, dtype=np.int64)
+    if todo:
+        fresh = embedder.embed([v for _, _, vs in todo for v in vs])
+        row = 0
+        for slot, digest, vs in todo:
+            per_image[slot] = fresh[row:row + len(vs)]
+            row += len(vs)
+            if store is not None:
+                store.put(digest, per_image[slot])
+    vectors = np.concatenate(per_image) if per_image else np.zeros((0, embedder.dim), np.float32)
+    return vectors, np.asarray(owner, dtype=np.int64)

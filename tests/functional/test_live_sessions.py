@@ -135,6 +135,28 @@ def test_the_viewer_card_needs_the_signed_key_and_shows_what_is_on_screen(person
     assert anon.get(reverse("live:now", args=[session.pk]) + f"?key={key}").json()["product"] is None
 
 
+@pytest.mark.parametrize("name", ["review:poster", "review:filmstrip", "review:video_file"])
+def test_before_the_stream_arrives_the_review_pages_media_say_so_instead_of_failing(personas, start, name, settings,
+                                                                                   tmp_path):
+    """The review timeline of a session still waiting for its stream asks for its poster, filmstrip
+    and file: a 404 saying nothing has been streamed yet (these were 500s), and the page works."""
+    settings.SHOPFOCUS_LIVE_DIR = tmp_path / "live"
+    session, seller = start(), personas.client(personas.seller)
+    assert seller.get(reverse("review:timeline", args=[session.video_id])).status_code == 200
+    r = seller.get(reverse(name, args=[session.video_id]))
+    assert r.status_code == 404 and "the recording has not started yet" in r.content.decode()
+
+
+@pytest.mark.parametrize("kind", ["poster", "video"])
+def test_before_the_stream_arrives_the_viewers_media_say_so_instead_of_failing(personas, start, kind):
+    from webapp.embeds.services import current_key
+
+    session = start()
+    key = current_key(session.video, personas.seller).key
+    r = Client().get(reverse("review:viewer_media", args=[session.video_id, kind, 0]) + f"?key={key}")
+    assert r.status_code == 404 and "the recording has not started yet" in r.content.decode()
+
+
 def test_a_long_poll_answers_as_soon_as_the_product_changes(transactional_db, personas, catalog, settings):
     settings.SHOPFOCUS_LIVE_LONGPOLL_S = 15
     session = services.start_session(personas.shop, personas.seller, "t", list(catalog))

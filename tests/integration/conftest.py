@@ -80,6 +80,9 @@ def start_worker(transactional_db, settings, tmp_path):
             "SHOPFOCUS_HEARTBEAT_TIMEOUT_S": "5",
             "SHOPFOCUS_PROGRESS_MIN_INTERVAL_S": "0.5",
             "PYTHONUNBUFFERED": "1",
+            # most tests run fake pipelines or time a worker's death: no model loading at start
+            # (test_warm_worker turns it on)
+            "SHOPFOCUS_PRELOAD_MODELS": "0",
         })
         env.pop("CELERY_BROKER_URL", None)
         if broker_url:  # None: the settings' default (the embedded filesystem broker)

@@ -28,3 +28,26 @@ def test_the_readme_names_the_default_visual_feature_the_code_uses_and_no_file_o
     assert f"**`{default}`**" in README and "the default" in README
     assert not [m for m in ("lxmert", "asymnet", "image", "tracklet") if m != default and f"**`{m}`**" in README]
     assert "../shared/ARCHITECTURE.md" not in README
+
+
+def section(title: str) -> str:
+    """The text of the section (any level) whose heading is ``title``, up to the next heading of its level or above."""
+    lines = README.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lstrip("#").strip() == title and line.startswith("#"))
+    level = len(lines[start]) - len(lines[start].lstrip("#"))
+    end = next((i for i in range(start + 1, len(lines))
+                if lines[i].startswith("#") and len(lines[i]) - len(lines[i].lstrip("#")) <= level), len(lines))
+    return "\n".join(lines[start:end])
+
+
+def test_the_guide_writes_down_the_one_status_model():
+    text = section("What counts as reviewed, and what each output shows")
+    for words in ("accepted", "edited", "relabelled", "merged", "added", "rejected", "calibrated threshold",
+                  "viewer", "focus view", "clips", "exports", "status", "origin", "title"):
+        assert words in text, words
+
+
+def test_going_live_says_how_to_stream_from_obs_and_what_delay_to_expect():
+    text = section("Going live")
+    for words in ("OBS", "Stream key", "keyframe interval", "**Delay.**", "test-artifacts/live-delay.json"):
+        assert words in text, words

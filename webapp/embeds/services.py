@@ -16,6 +16,12 @@ from .models import EmbedSite, ViewerKey
 _ORIGIN = re.compile(r"https?://(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?")
 
 
+def _is_id(value) -> bool:
+    """ASCII digits only: str.isdigit() also takes '²' and other digits that int() refuses (a 500)."""
+    text = str(value)
+    return text.isascii() and text.isdigit()
+
+
 class EmbedError(ValueError):
     """Something a person can fix (not an origin, already listed...)."""
 
@@ -42,7 +48,7 @@ def add_site(shop, text: str) -> EmbedSite:
 
 
 def remove_site(shop, site_id) -> EmbedSite:
-    site = EmbedSite.objects.filter(shop=shop, pk=site_id if str(site_id).isdigit() else None).first()
+    site = EmbedSite.objects.filter(shop=shop, pk=site_id if _is_id(site_id) else None).first()
     if site is None:
         raise EmbedError("that site is not in this shop's list")
     site.delete()
@@ -71,5 +77,5 @@ def revoke(video, key_id) -> int:
     """Revoke one of the video's keys (``key_id``), or all of them (None). How many were active."""
     qs = ViewerKey.objects.filter(video=video, revoked_at__isnull=True)
     if key_id is not None:
-        qs = qs.filter(pk=key_id if str(key_id).isdigit() else None)
+        qs = qs.filter(pk=key_id if _is_id(key_id) else None)
     return qs.update(revoked_at=timezone.now())

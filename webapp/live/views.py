@@ -52,7 +52,7 @@ def session_new(request, slug):
         return render(request, "live/new.html", ctx)
     try:
         session = services.start_session(shop, request.user, request.POST.get("title", ""),
-                                         [int(p) for p in request.POST.getlist("products") if p.isdigit()],
+                                         [int(p) for p in request.POST.getlist("products") if p.isascii() and p.isdigit()],
                                          request.POST.get("source", LiveSession.Source.PUSH),
                                          request.POST.get("pull_url", ""))
     except services.CapacityFull as e:

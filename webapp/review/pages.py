@@ -11,6 +11,8 @@ only the shop's allowed sites may frame it."""
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 import unicodedata
 
@@ -33,6 +35,42 @@ ALL_BUT_REJECTED = (Interval.Status.PROPOSED, Interval.Status.ACCEPTED, Interval
 
 def _video(request, pk) -> Video:
     return get_object_or_404(Video.objects.visible_to(request.user).select_related("shop"), pk=pk)
+
+
+class _NoMedia(Exception):
+    """The video has no file (or no frame) to serve yet; the message says why."""
+
+
+def _media_view(view):
+    """A media view (file, poster, filmstrip) answers 404 with the reason in plain text when the
+    video has nothing to show yet, never a 500."""
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except _NoMedia as e:
+            return HttpResponse(str(e), status=404, content_type="text/plain; charset=utf-8")
+    return wrapped
+
+
+def _media_file(video) -> str:
+    """The video's file on disk. A live session's recording is written only once the stream
+    arrives, and its timeline asks for the poster, filmstrip and file before that."""
+    path = video.file.path if video.file.name else ""
+    if not path or not os.path.exists(path) or os.path.getsize(path) == 0:
+        raise _NoMedia("the recording has not started yet: nothing has been streamed"
+                       if getattr(video, "live_session", None) is not None else "this video's file is missing")
+    return path
+
+
+def _frame_image(video, make):
+    """``make()``'s result for a picture of the video (poster, filmstrip), or _NoMedia when the
+    video has no frame to take it from yet."""
+    _media_file(video)
+    try:
+        return make()
+    except clips.ClipError as e:
+        raise _NoMedia(str(e)) from e
 
 
 def _slug(text: str, fallback: str = "video") -> str:
@@ -93,19 +131,21 @@ def timeline(request, pk):
                                                     "job": job, "threshold": threshold_of(video)})
 
 
+@_media_view
 def filmstrip(request, pk):
     video = _video(request, pk)
-    path, _ = clips.filmstrip(video)
+    path, _ = _frame_image(video, lambda: clips.filmstrip(video))
     resp = FileResponse(open(path, "rb"), content_type="image/jpeg")
     resp["Cache-Control"] = "private, max-age=86400"
     return resp
 
 
+@_media_view
 def video_file(request, pk):
     """The video for the review pages' players: shop members only, with HTTP Range (seeking)
     whatever serves MEDIA_URL (Django's test server, for one, answers no Range)."""
     video = _video(request, pk)
-    resp = ranged_file_response(request, video.file.path)
+    resp = ranged_file_response(request, _media_file(video))
     resp["Cache-Control"] = "private, max-age=3600"
     return resp
 
@@ -186,11 +226,13 @@ def clips_zip(request, pk):
                         content_type="application/zip")
 
 
+@_media_view
 def poster(request, pk):
     """A frame where a product is shown, for the players' ``poster`` (the first frames of a
     stream are often a title card)."""
     video = _video(request, pk)
-    resp = FileResponse(open(clips.poster(video, clips.poster_time(video)), "rb"), content_type="image/jpeg")
+    resp = FileResponse(open(_frame_image(video, lambda: clips.poster(video, clips.poster_time(video))), "rb"),
+                        content_type="image/jpeg")
     resp["Cache-Control"] = "private, max-age=3600"
     return resp
 
@@ -243,13 +285,15 @@ def viewer(request, pk):
 
 
 @login_not_required
+@_media_view
 def viewer_media(request, pk, kind, ref):
     """The video file, or one of its products' images, for a viewer holding the key."""
     video, _ = _viewer_access(request, pk)
     if kind == "video":
-        return ranged_file_response(request, video.file.path)
+        return ranged_file_response(request, _media_file(video))
     if kind == "poster":
-        return FileResponse(open(clips.poster(video, clips.poster_time(video)), "rb"), content_type="image/jpeg")
+        return FileResponse(open(_frame_image(video, lambda: clips.poster(video, clips.poster_time(video))), "rb"),
+                            content_type="image/jpeg")
     if kind == "image":
         img = get_object_or_404(ProductImage.objects.filter(product__shop_id=video.shop_id,
                                                             product__intervals__video=video).distinct(), pk=ref)

@@ -81,7 +81,7 @@ def parse_metadata(header: str) -> dict[str, str]:
 
 def _int_header(request, name: str) -> int:
     raw = request.headers.get(name, "")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # str.isdigit() alone takes '²', which int() refuses
         raise InputError(f"the {name} header must be a whole number of bytes (got {raw!r})")
     return int(raw)
 

@@ -98,7 +98,8 @@ def test_a_viewer_sees_the_product_on_screen_live_through_a_drop_and_the_stream_
     # Under load the follower lags by up to a catch-up batch, and the card shows nothing once the
     # stream is over: the products it reached while the stream ran are the ones measured.
     assert delays, f"the card never changed to a product after it appeared: {changes}; script {live.SCRIPT}"
-    assert firsts == [pid for *_, pid in live.SCRIPT if pid in firsts], f"out of order: {changes}"
+    # (first showings only: with SHOPFOCUS_LIVE_DELAY_REPEAT > 1 the script shows each product again)
+    assert firsts == list(dict.fromkeys(pid for *_, pid in live.SCRIPT if pid in firsts)), f"out of order: {changes}"
     assert max(delays.values()) < 120, report  # bounded even on a loaded 2-core machine
 
     # The finished stream is an ordinary video: MP4, its intervals, focus view and a clip.

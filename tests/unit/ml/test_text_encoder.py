@@ -40,3 +40,16 @@ def test_the_cache_keeps_at_most_cache_size_texts():
     first = enc.encode(["a", "b", "c", "d", "e"])
     assert len(enc._cache) == 3
     np.testing.assert_allclose(enc.encode(["a"])[0], first[0], atol=1e-5)  # evicted, recomputed
+
+
+def test_the_onnx_backend_gives_sentence_transformers_vectors(encoder):
+    texts = ["Tropicana Apple Juice", "", "a drink pressed from apples", "cricket jersey " * 300,
+             "Arla Medium Fat Milk", "ÄÖ café crème brûlée", "this yellow fruit is sweet"]
+    assert encoder.options.backend == "onnx"
+    reference = TextEncoder(TextEncoderOptions(backend="torch")).encode(texts)
+    np.testing.assert_allclose(encoder.encode(texts), reference, atol=1e-5)  # long text cut at 256 tokens too
+
+
+def test_an_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="backend"):
+        TextEncoderOptions(backend="tensorflow")
