@@ -11,7 +11,7 @@ DEBIAN_PACKAGES := ffmpeg espeak-ng sox chromium chromium-driver redis-server ng
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: all install system-deps redis run worker test test-fast bench bench-quick bench-memory train train-seed clean-var
+.PHONY: all install system-deps redis run worker test test-fast bench bench-quick bench-memory bench-index train train-seed clean-var
 
 all: install
 
@@ -74,6 +74,11 @@ bench-quick: install
 # Peak RSS and real-time factor of a 10, 60 and 240 minute stream (part of `make bench`, long).
 bench-memory: install
 	$(PYTHON) bench/run.py --memory-curve $(BENCH_ARGS)
+
+# A shop's product index at 1M products (generated vectors): build time, bytes, query p50/p99,
+# recall@10 against exact search -> bench/results/index.{json,md} (~30 min here; not in `make bench`).
+bench-index: install
+	$(PYTHON) bench/index_bench.py $(INDEX_BENCH_ARGS)
 
 # Fusion v2 (presence x identity, calibrated interval scores): features of training- and
 # validation-split episodes, short ones and 15-minute long streams (160/220-product lists, a third

@@ -88,7 +88,7 @@ class ShopViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ShopSerializer
 
     def get_queryset(self):
-        return Shop.objects.visible_to(self.request.user)
+        return Shop.objects.visible_to(self.request.user).order_by("name", "pk")
 
 
 class ProductViewSet(viewsets.ReadOnlyModelViewSet):
@@ -96,7 +96,8 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = filters.ProductFilter
 
     def get_queryset(self):
-        return Product.objects.visible_to(self.request.user).select_related("category__parent").prefetch_related("images")
+        return (Product.objects.visible_to(self.request.user).select_related("category__parent")
+                .prefetch_related("images").order_by("product_id", "pk"))
 
 
 class VideoViewSet(viewsets.ReadOnlyModelViewSet):
@@ -121,10 +122,12 @@ class VideoViewSet(viewsets.ReadOnlyModelViewSet):
             return Response(JobSerializer(Job.objects.get(pk=e.job_id)).data, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=CommentSerializer(many=True))
+    @extend_schema(responses=CommentSerializer(many=True), description="The video's comments by time, paginated "
+                   "like every list (a live stream gathers thousands).")
     @action(detail=True, methods=["get"])
     def comments(self, request, pk=None):
-        return Response(CommentSerializer(self.get_object().comments.all(), many=True).data)
+        page = self.paginate_queryset(self.get_object().comments.order_by("time_s", "pk"))
+        return self.get_paginated_response(CommentSerializer(page, many=True).data)
 
     @extend_schema(responses={200: dict},
                    description="A JSON artefact of the latest succeeded job: result, curves, or a key of "

@@ -350,7 +350,8 @@ REST_FRAMEWORK = {
     },
     "NUM_PROXIES": SHOPFOCUS_NUM_PROXIES,  # reverse proxies in front of us
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": None,
+    # every list: ?limit= (default 100, at most 1000) & ?offset= -> {count, next, previous, results}
+    "DEFAULT_PAGINATION_CLASS": "webapp.pagination.Pagination",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ShopFocus API",

@@ -191,6 +191,7 @@ class TextEncoderOptions:
     cache_size: int = 20_000  # texts kept (384 floats each: 20k ~ 31 MB)
     backend: str = "onnx"  # "onnx" (ONNX Runtime, CPU) or "torch" (sentence-transformers; any device)
     threads: int = 2  # ONNX Runtime threads
+    cache_dir: str = ""  # where ``encode(..., persist=True)`` keeps vectors ("" = $SHOPFOCUS_CACHE/text_vectors)
 
     def __post_init__(self):
         if self.backend not in ("onnx", "torch"):
@@ -216,8 +217,45 @@ class TextEncoder:
     def dim(self) -> int:
         return DIM if not self.options.model_path else int(self.model.get_sentence_embedding_dimension())
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def _persist_path(self, texts: list[str]) -> str:
+        from ..visual.embedder import cache_dir
+
+        o = self.options
+        path = os.path.abspath(o.model_path or packaged_model_path())
+        h = hashlib.sha256(f"{_model_key(path)}|{o.backend}|{len(texts)}".encode())
+        for t in texts:
+            h.update(b"\0" + t.encode("utf-8"))
+        folder = o.cache_dir or os.path.join(cache_dir(), "text_vectors")
+        return os.path.join(folder, f"{h.hexdigest()[:32]}.npy")
+
+    def encode(self, texts: list[str], persist: bool = False) -> np.ndarray:
+        """(n, dim) float32 for ``texts``. ``persist``: the same list of texts (a catalog's
+        titles or descriptions, the same for every video of a shop) is read back from disk next
+        time, by this process or another, without running the network: one ``.npy`` per list,
+        named by a hash of the model's files, the backend and the texts."""
         texts = [" ".join(str(t).split()) for t in texts]
+        if persist:
+            path = self._persist_path(texts)
+            try:
+                v = np.load(path, allow_pickle=False)
+                if v.shape == (len(texts), self.dim) and v.dtype == np.float32:
+                    return v
+            except (OSError, ValueError, EOFError):
+                pass
+            v = self.encode(texts)
+            try:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=".text_", suffix=".npy", dir=os.path.dirname(path))
+                try:
+                    with os.fdopen(fd, "wb") as f:
+                        np.save(f, v, allow_pickle=False)
+                    os.replace(tmp, path)
+                finally:
+                    if os.path.exists(tmp):
+                        os.unlink(tmp)
+            except OSError:
+                pass  # a full or read-only disk only costs the next run the encoding
+            return v
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         # One lock around everything: the network uses every core anyway, and it keeps the
         # cache consistent when the web worker encodes from several threads.

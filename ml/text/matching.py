@@ -150,10 +150,12 @@ class TextMatcher:
         products = self.catalog.products
         n = len(products)
         if self.encoder is not None:
+            # the catalog's texts are the same for every video of a shop: kept on disk
+            kw = {"persist": True} if isinstance(self.encoder, TextEncoder) else {}
             titles = [p.title for p in products]
-            self.title_emb_ = self.encoder.encode(titles)
+            self.title_emb_ = self.encoder.encode(titles, **kw)
             texts = [p.text if self.options.use_description else p.title for p in products]
-            self.text_emb_ = self.encoder.encode(texts) if texts != titles else self.title_emb_
+            self.text_emb_ = self.encoder.encode(texts, **kw) if texts != titles else self.title_emb_
         title_tokens = []
         for p in products:
             toks = list(dict.fromkeys(content_tokens(p.title))) or list(dict.fromkeys(tokenize(p.title)))

@@ -21,7 +21,7 @@ def api(token, **extra):
 def test_a_token_made_on_the_page_works_like_its_user_without_a_session_or_csrf(personas, processed):
     token = make_token(personas.client(personas.reviewer))
     client = api(token)
-    assert [v["id"] for v in client.get("/api/videos/").json()] == [processed.pk]
+    assert [v["id"] for v in client.get("/api/videos/").json()["results"]] == [processed.pk]
     interval = processed.intervals.first()
     response = client.patch(f"/api/intervals/{interval.pk}/", {"version": interval.version, "status": "accepted"},
                             content_type="application/json")
@@ -30,7 +30,7 @@ def test_a_token_made_on_the_page_works_like_its_user_without_a_session_or_csrf(
 
 def test_a_token_has_its_users_shops_only(personas, processed):
     client = api(make_token(personas.client(personas.other_seller)))
-    assert client.get("/api/videos/").json() == []
+    assert client.get("/api/videos/").json()["results"] == []
     assert client.get(f"/api/videos/{processed.pk}/").status_code == 404
 
 

@@ -75,7 +75,7 @@ def test_the_history_of_corrections_is_listed_per_video(personas, processed):
     interval = processed.intervals.first()
     client = personas.client(personas.reviewer)
     patch(client, interval, version=1, status="rejected")
-    history = client.get(f"/api/corrections/?video={processed.pk}").json()
+    history = client.get(f"/api/corrections/?video={processed.pk}").json()["results"]
     assert [(h["action"], h["user"]) for h in history] == [("reject", "reviewer")]
 
 

@@ -20,10 +20,10 @@ def test_a_bad_filter_value_is_a_400_naming_the_parameter(url, param, value, per
 
 def test_good_filter_values_still_filter(personas, processed):
     client = personas.client(personas.seller)
-    assert len(client.get(f"/api/intervals/?video={processed.pk}").json()) == 2
-    assert client.get(f"/api/intervals/?video={processed.pk + 1000}").json() == []
-    assert len(client.get("/api/products/?shop=corner-grocery").json()) == 3
-    assert client.get("/api/videos/?shop=other-market").json() == []
+    assert len(client.get(f"/api/intervals/?video={processed.pk}").json()["results"]) == 2
+    assert client.get(f"/api/intervals/?video={processed.pk + 1000}").json()["results"] == []
+    assert len(client.get("/api/products/?shop=corner-grocery").json()["results"]) == 3
+    assert client.get("/api/videos/?shop=other-market").json()["results"] == []
 
 
 @pytest.mark.parametrize("value", ["%00", "bogus", "accepted%00"])

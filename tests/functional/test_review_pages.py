@@ -175,7 +175,9 @@ def test_history_lists_corrections_newest_first(world):
     iv = world.intervals()[0]
     patch(c, iv.pk, {"version": iv.version, "status": "accepted"})
     patch(c, iv.pk, {"version": iv.version + 1, "status": "rejected"})
-    d = c.get(reverse("correction-list") + f"?video={world.video.pk}&limit=2").json()
+    page = c.get(reverse("correction-list") + f"?video={world.video.pk}&limit=2").json()
+    d = page["results"]
+    assert page["count"] == 2 and page["next"] is None
     assert [x["action"] for x in d] == ["reject", "accept"]
     assert d[0]["user"] == "reviewer"
 

@@ -425,8 +425,8 @@ class CorrectionViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = CorrectionSerializer
     filterset_class = filters.CorrectionFilter
 
-    @extend_schema(parameters=[OpenApiParameter("limit", int, description="At most this many (1-1000).")],
-                   responses=_errors(400, 403, ok={200: CorrectionSerializer(many=True)}))
+    @extend_schema(responses=_errors(400, 403, ok={200: CorrectionSerializer(many=True)}),
+                   description="Newest first, paginated (`limit`, at most 1000, and `offset`).")
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -435,13 +435,9 @@ class CorrectionViewSet(viewsets.ReadOnlyModelViewSet):
         return super().retrieve(request, *args, **kwargs)
 
     def get_queryset(self):
-        return Correction.objects.filter(video__in=Video.objects.visible_to(self.request.user)).select_related("user")
+        return (Correction.objects.filter(video__in=Video.objects.visible_to(self.request.user))
+                .select_related("user").order_by("-created", "-pk"))
 
-    def filter_queryset(self, queryset):
-        qs = super().filter_queryset(queryset)
-        if self.action == "list" and (limit := int_param(self.request, "limit")) is not None:
-            qs = qs[: max(1, min(1000, limit))]
-        return qs
 
 
 def register(router) -> None:

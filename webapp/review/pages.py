@@ -119,6 +119,7 @@ def timeline(request, pk):
             "split": reverse("interval-split", args=[0]),
             "merge": reverse("interval-merge", args=[0]),
             "filmstrip": reverse("review:filmstrip", args=[video.pk]),
+            "boxSearch": reverse("video-search-box-search", args=[video.pk]),
         },
         "filmstrip": layout,
     }

@@ -17,6 +17,7 @@ import {renderInspector} from "./inspector.js";
 import {showTab, renderJob} from "./panels.js";
 import {setConfidence} from "./toolbar.js";
 import "./input.js";
+import "./boxsearch.js";
 
 let firstLoad = true;
 async function load() {

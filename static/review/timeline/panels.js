@@ -5,13 +5,13 @@ import {$, fmt, clamp, bsearch} from "./util.js";
 import {api} from "./api.js";
 import {select} from "./nav.js";
 
-const TABS = ["inspector", "evidence", "history"];
+const TABS = ["inspector", "evidence", "history", "find"];
 TABS.forEach((name, i) => {
   const tab = $("tab-" + name);
   tab.addEventListener("click", () => showTab(name));
   tab.addEventListener("keydown", (e) => {
     if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
-      e.preventDefault(); const n = TABS[(i + (e.key === "ArrowRight" ? 1 : 2)) % 3]; showTab(n); $("tab-" + n).focus();
+      e.preventDefault(); const n = TABS[(i + (e.key === "ArrowRight" ? 1 : TABS.length - 1)) % TABS.length]; showTab(n); $("tab-" + n).focus();
     }
   });
 });
@@ -78,9 +78,10 @@ function describe(s) { return s ? s.product_id + " " + fmt(s.start_s) + "–" + 
 async function loadHistory() {
   const r = await api("GET", cfg.urls.history + "&limit=100");
   if (!r.ok) return;
-  const ol = $("rv-history"); ol.textContent = "";
-  if (!r.data.length) { const li0 = document.createElement("li"); li0.className = "muted"; li0.textContent = "No corrections yet."; ol.appendChild(li0); }
-  r.data.forEach((c) => {
+  const ol = $("rv-history"), rows = r.data.results;  // paginated: the newest 100
+  ol.textContent = "";
+  if (!rows.length) { const li0 = document.createElement("li"); li0.className = "muted"; li0.textContent = "No corrections yet."; ol.appendChild(li0); }
+  rows.forEach((c) => {
     const li = document.createElement("li");
     const head = document.createElement("div"); head.className = "h-head";
     head.innerHTML = "<strong></strong> <span class='muted'></span>";

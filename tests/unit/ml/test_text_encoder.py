@@ -53,3 +53,32 @@ def test_the_onnx_backend_gives_sentence_transformers_vectors(encoder):
 def test_an_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="backend"):
         TextEncoderOptions(backend="tensorflow")
+
+
+class _NoNetwork(TextEncoder):
+    @property
+    def model(self):
+        raise AssertionError("the network ran")
+
+
+def test_persisted_texts_come_back_from_disk_equal_without_the_network(tmp_path):
+    texts = ["Tropicana Apple Juice", "Arla Medium Fat Milk", ""]
+    options = TextEncoderOptions(cache_dir=str(tmp_path))
+    first = TextEncoder(options).encode(texts, persist=True)
+
+    again = _NoNetwork(options).encode(texts, persist=True)  # another encoder: an empty memory cache
+
+    np.testing.assert_array_equal(again, first)
+    assert len(list(tmp_path.glob("*.npy"))) == 1 and not list(tmp_path.glob(".text_*"))
+
+
+def test_a_changed_text_is_encoded_again_under_another_name(tmp_path):
+    options = TextEncoderOptions(cache_dir=str(tmp_path))
+    TextEncoder(options).encode(["Tropicana Apple Juice", "Oat milk"], persist=True)
+
+    changed = TextEncoder(options).encode(["Tropicana Orange Juice", "Oat milk"], persist=True)
+
+    assert len(list(tmp_path.glob("*.npy"))) == 2
+    np.testing.assert_allclose(changed, TextEncoder().encode(["Tropicana Orange Juice", "Oat milk"]), atol=1e-6)
+    with pytest.raises(AssertionError, match="the network ran"):
+        _NoNetwork(options).encode(["Tropicana Apple Juice", "Oat milk "], persist=False)
