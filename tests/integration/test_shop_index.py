@@ -114,3 +114,25 @@ def test_box_search_starts_a_build_when_the_shop_has_no_index(transactional_db, 
     # the eager worker built it right away: the next query is answered
     matches, _ = services.nearest_products(video, 0.5, (0, 0, 1, 1))
     assert [m[0].product_id for m in matches][0] == "BAN"
+
+
+@pytest.mark.worker
+def test_a_real_worker_on_redis_builds_the_index_after_an_import(redis_broker, start_worker, personas, settings, tmp_path):
+    from tests.integration.conftest import wait_for
+    from webapp.catalog.services import import_catalog_folder
+
+    worker = start_worker(redis_broker)
+    settings.SHOPFOCUS_INDEX_AUTOBUILD = True
+    import_catalog_folder(personas.shop, media.write_catalog(tmp_path / "six", SIX))
+    row = IndexBuild.objects.get(shop=personas.shop)
+    try:
+        wait_for(lambda: IndexBuild.objects.get(pk=row.pk).status in ("succeeded", "failed"), timeout=180,
+                 what="the index build")
+    except TimeoutError:
+        raise AssertionError(worker.output()[-4000:]) from None
+    row.refresh_from_db()
+    assert row.status == "succeeded", (row.message, worker.output()[-3000:])
+    assert row.published and row.n_products == 6
+    index, version = services.current_index(personas.shop.pk)
+    assert version == row.pk and sorted(index.keys_.tolist()) == sorted(
+        Product.objects.filter(shop=personas.shop).values_list("pk", flat=True))

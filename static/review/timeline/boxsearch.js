@@ -91,6 +91,8 @@ export function addProductLane(p) {
     S.products.push(lane); S.productById.set(p.id, lane);
   }
   addLane(p.id); revealLane(p.id); emit("draw");
+  const b = document.querySelector("#rv-find-results li[data-product='" + p.id + "'] .rv-find-add");
+  if (b) { b.textContent = "Show lane"; b.setAttribute("aria-label", "Show the lane of " + p.title); }
   announce("Added a lane for " + p.title + ": drag on it to add an interval");
   el.lanes.focus({preventScroll: true});
 }

@@ -50,6 +50,7 @@ def test_a_reviewer_draws_a_box_gets_the_nearest_products_and_adds_a_lane(world,
     items.first.get_by_role("button", name=f"Add a lane for {juice.title}").click()
     page.wait_for_function(f"window.__rv.lanes.indexOf({juice.pk}) >= 0")
     expect(page.locator("#rv-live")).to_contain_text("Added a lane for " + juice.title)
+    expect(items.first.locator(".rv-find-add")).to_have_text("Show lane")
     s.shot("02-lane")
 
     # the new lane takes an interval like any other: drag on it
