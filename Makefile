@@ -80,15 +80,16 @@ bench-memory: install
 bench-index: install
 	$(PYTHON) bench/index_bench.py $(INDEX_BENCH_ARGS)
 
-# Fusion v1: features of training- and validation-split episodes, short ones and two 60-minute
-# streams of each split (manifest.json marks them "long"; the validation streams' product lists
-# are padded with never-shown training products) (all four modalities and both
-# seed-model features, so run `make train-seed` first when the seed models change), then the fit
-# (the test split is never used). The seed models (AsymNet, LXMERT-style fusion) train from real
-# photos; AsymNet keeps the step-1 weights that rank best on the validation products.
+# Fusion v2 (presence x identity, calibrated interval scores): features of training- and
+# validation-split episodes, short ones and 15-minute long streams (160/220-product lists, a third
+# of the time with nothing from the list shown; the validation stream's list is padded with
+# never-shown training products), with all four modalities and both seed-model features (so run
+# `make train-seed` first when the seed models change); then the fit on train, the localizer
+# settings and Platt calibration on val (the test split is never used). About 35 min here.
+TRAIN_FEATURES := --fusion none --modalities visual,speech,screen_text,comments --extra-visual asymnet,lxmert
 train: install
-	$(PYTHON) bench/run.py --split train --episodes 12 --long 2 --min-s 60 --max-s 120 --features-only --extra-args "--fusion none --modalities visual,speech,screen_text,comments --extra-visual asymnet,lxmert"
-	$(PYTHON) bench/run.py --split val --episodes 5 --long 2 --min-s 60 --max-s 120 --features-only --extra-args "--fusion none --modalities visual,speech,screen_text,comments --extra-visual asymnet,lxmert"
+	$(PYTHON) bench/run.py --split train --episodes 16 --long 2 --long-min 15 --min-s 60 --max-s 120 --features-only --extra-args "$(TRAIN_FEATURES)"
+	$(PYTHON) bench/run.py --split val --episodes 8 --long 1 --long-min 15 --min-s 60 --max-s 120 --features-only --extra-args "$(TRAIN_FEATURES)"
 	$(PYTHON) -m ml train $(TRAIN_ARGS)
 
 train-seed: install

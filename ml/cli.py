@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "fusion); the seed models load from ml/models/seed_*.pt")
     p.add_argument("--extra-visual", default="",
                    help="also compute these seed-model features (asymnet,lxmert) into --features (training runs)")
-    p.add_argument("--fusion", default="v1", help="fusion model name in ml/models, or 'none' for features only")
+    p.add_argument("--fusion", default="v2", help="fusion model name in ml/models, or 'none' for features only")
     p.add_argument("--asr-backend", default="faster-whisper", choices=["faster-whisper", "openai-whisper"])
     p.add_argument("--asr-checkpoint", help="openai-whisper checkpoint file (GPU workers)")
     p.add_argument("--device", default="cpu")

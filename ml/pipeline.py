@@ -53,7 +53,7 @@ class PipelineOptions:
     asr_backend: str = "faster-whisper"  # or "openai-whisper" (GPU workers)
     asr_checkpoint: str = ""  # openai-whisper checkpoint path
     device: str = "cpu"
-    fusion: str = "v1"  # fusion bundle in ml/models/fusion_<name>.json; "none" = features only
+    fusion: str = "v2"  # fusion bundle in ml/models/fusion_<name>.json; "none" = features only
     threads: int = 2
 
     def __post_init__(self):
@@ -335,9 +335,11 @@ def localize(video: str, catalog, comments: str | None = None,
 
 
 def save_curves(curves: ScoreCurves, path: str) -> None:
-    """The curves file the evaluator reads: times, product_ids, fused, m_<modality>."""
+    """The curves file the evaluator reads: times, product_ids, fused, background (P(nothing),
+    when the scorer has it), m_<modality>."""
+    extra = {"background": curves.background} if curves.background is not None else {}
     np.savez_compressed(path, times=curves.times, product_ids=np.asarray(curves.product_ids),
-                        fused=curves.fused, **{f"m_{k}": v for k, v in curves.modalities.items()})
+                        fused=curves.fused, **extra, **{f"m_{k}": v for k, v in curves.modalities.items()})
 
 
 __all__ = ["PipelineOptions", "localize", "save_curves", "compute_features"]

@@ -1,14 +1,17 @@
-"""Features -> score curves -> intervals: fusion and localization behind one object.
+"""Features -> score curves -> intervals: fusion, localization and calibration behind one object.
 
     scorer = Scorer.load(options)          # options: PipelineOptions (fusion, modalities, visual_mode)
-    curves = scorer.curves(features)       # ScoreCurves: fused (T,P) and per-modality evidence
+    curves = scorer.curves(features)       # ScoreCurves: fused (T,P), background (T,), per-modality evidence
     result = scorer.decide(curves)         # Decision(intervals, candidates, threshold)
 
-``pipeline.localize``, ``ml.streaming.follow`` and ``ml train`` all score through it, so the
-three cannot drift apart. Today it wraps fusion v1 (``ml.fusion.FusionModel``, one logistic
-regression per modality subset) and the hysteresis ``ml.localize.Localizer`` with the settings
-chosen on the validation split. No operating point is calibrated yet: every interval the
-localizer keeps is output (``threshold`` 0, no candidates).
+``pipeline.localize``, ``ml.streaming.follow``, ``ml.segments`` and ``ml train`` all score
+through it, so they cannot drift apart. Fusion v2 (``ml.fusion``: presence x identity) gives
+each step a distribution over the products and "nothing"; the localizer (``ml.localize``)
+proposes candidates from it; the interval scorer (``ml.calibration``) gives each a calibrated
+probability of matching a true exhibition. ``decide`` then keeps one product per proposed span
+(a primary run or its runner-up, whichever scores higher), never outputs two overlapping
+intervals of one product, and outputs those scoring at least ``threshold`` (0.5: more likely
+right than wrong); the rest are ``candidates`` a reviewer may still look at.
 
 Memory: fusion expands each base feature into three columns and works in float64, about 72
 bytes per (step, product, base feature); ``curves`` therefore runs over blocks of
@@ -23,7 +26,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .fusion import FusionBundle, FusionModel, expand_features, select_features
+from .calibration import CONTEXT_S, IntervalScorer, interval_features, to_interval
+from .fusion import FusionBundle, FusionModel, column_means, expand_features, select_features
 from .localize import Localizer, LocalizerOptions
 from .types import Features, Interval, ScoreCurves
 
@@ -38,22 +42,38 @@ class Decision:
 
     intervals: list[Interval]
     candidates: list[Interval] = field(default_factory=list)
-    threshold: float = 0.0
+    threshold: float = 0.5
+
+
+MAX_SHARED = 0.5  # share of a candidate's steps that better candidates of other products may hold
+
+
+def _covered(c, spans: list[tuple[int, int]]) -> float:
+    """Share of candidate ``c``'s steps covered by ``spans``."""
+    if not spans:
+        return 0.0
+    mask = np.zeros(c.b - c.a, bool)
+    for a, b in spans:
+        lo, hi = max(a, c.a), min(b, c.b)
+        if hi > lo:
+            mask[lo - c.a:hi - c.a] = True
+    return float(mask.mean())
 
 
 class Scorer:
-    """One fitted fusion model and its localizer settings for a modality subset.
+    """One fitted fusion model, its localizer settings and interval scorer for a modality subset.
 
     ``model=None`` (``fusion="none"``: feature-only runs) gives all-zero curves and no intervals.
     """
 
     def __init__(self, model: FusionModel | None, localizer: LocalizerOptions | None = None,
                  modalities=("visual", "speech", "comments"), visual_mode: str = "tracklet",
-                 block_steps: int = 2048):
+                 intervals: IntervalScorer | None = None, block_steps: int = 2048):
         self.model = model
         self.localizer = localizer or LocalizerOptions()
         self.modalities = tuple(modalities)
         self.visual_mode = visual_mode
+        self.intervals = intervals
         self.block_steps = max(1, int(block_steps))
 
     @classmethod
@@ -68,36 +88,81 @@ class Scorer:
     @classmethod
     def from_bundle(cls, bundle: FusionBundle, modalities, visual_mode: str = "tracklet") -> "Scorer":
         return cls(bundle.for_modalities(modalities, visual_mode), bundle.localizer_options(modalities, visual_mode),
-                   modalities, visual_mode)
+                   modalities, visual_mode, bundle.interval_scorer(modalities, visual_mode))
+
+    @property
+    def threshold(self) -> float:
+        return self.intervals.threshold if self.intervals is not None else 0.5
 
     @property
     def settle_s(self) -> float:
-        """Seconds after an interval's end within which later evidence can still change it (the
-        localizer's gap merging and smoothing): a follower may publish it once past that."""
-        return self.localizer.max_gap_s + self.localizer.smooth_s
+        """Seconds after an interval's end within which later evidence can still change it
+        (smoothing, the secondary run length, the scorer's edge context, and a margin for the
+        path's switching costs): a follower may publish it once past that."""
+        o = self.localizer
+        return o.smooth_s + o.secondary_min_s + CONTEXT_S + 10.0
 
     def curves(self, features: Features) -> ScoreCurves:
-        """(T,P) fused probability and per-modality evidence probabilities."""
+        """(T,P) fused probability, (T,) background and per-modality evidence probabilities."""
         T, P = len(features.times), len(features.product_ids)
         if self.model is None:
             return ScoreCurves(features.times, features.step_s, features.product_ids, {},
-                               np.zeros((T, P), np.float32))
+                               np.zeros((T, P), np.float32), np.ones(T, np.float32))
         selected = select_features(features.arrays, self.modalities, self.visual_mode)
-        fused = np.zeros((T, P), np.float32)
-        evidence: dict[str, np.ndarray] = {}
+        col_mean = column_means(selected)  # over the whole run, so blocks see the same levels
+        q = np.zeros((T, P), np.float32)
+        per: dict[str, np.ndarray] = {}
         for a in range(0, max(T, 1), self.block_steps):
             b = min(T, a + self.block_steps)
-            names, X = expand_features({k: v[a:b] for k, v in selected.items()})
-            f, ev = self.model.predict(names, X)
-            fused[a:b] = f
-            for m, v in ev.items():
-                evidence.setdefault(m, np.zeros((T, P), np.float32))[a:b] = v
-        return ScoreCurves(features.times, features.step_s, features.product_ids, evidence, fused)
+            if b <= a:
+                break
+            names, X = expand_features({k: v[a:b] for k, v in selected.items()}, col_mean)
+            qa, pa = self.model.identity(names, X)
+            q[a:b] = qa
+            for m, v in pa.items():
+                per.setdefault(m, np.zeros((T, P), np.float32))[a:b] = v
+        presence = self.model.presence(selected, q).astype(np.float32)
+        fused = presence[:, None] * q
+        background = 1.0 - presence
+        evidence = {m: presence[:, None] * v for m, v in per.items()}
+        return ScoreCurves(features.times, features.step_s, features.product_ids, evidence, fused, background)
+
+    def scored_candidates(self, curves: ScoreCurves):
+        """The localizer's candidates with their calibrated scores (training reads these)."""
+        cands = Localizer(self.localizer).candidates(curves)
+        if not cands or self.intervals is None:
+            return cands, np.zeros(len(cands))
+        return cands, self.intervals.predict(interval_features(curves, cands))
 
     def decide(self, curves: ScoreCurves) -> Decision:
-        if self.model is None:
-            return Decision([], [], 0.0)
-        return Decision(Localizer(self.localizer).predict(curves), [], 0.0)
+        if self.model is None or self.intervals is None:
+            return Decision([], [], self.threshold)
+        cands, scores = self.scored_candidates(curves)
+        # one product per span: a primary run and its runner-ups compete, the best scoring stays
+        best_of_group: dict[int, int] = {}
+        for i, c in enumerate(cands):
+            g = best_of_group.get(c.group)
+            if g is None or scores[i] > scores[g]:
+                best_of_group[c.group] = i
+        keep = sorted(set(best_of_group.values()), key=lambda i: -scores[i])
+        # one interval per product and time: overlapping candidates of a product keep the best
+        taken: dict[int, list[tuple[int, int]]] = {}
+        shown: list[tuple[int, int]] = []
+        chosen = []
+        for i in keep:
+            c = cands[i]
+            if any(c.a < b and a < c.b for a, b in taken.get(c.j, [])):
+                continue
+            # at any instant no more products than the evidence supports: a candidate mostly under
+            # a better one of another product is dropped, unless it is a product held up beside it
+            if c.kind != "secondary" and _covered(c, shown) > MAX_SHARED:
+                continue
+            taken.setdefault(c.j, []).append((c.a, c.b))
+            shown.append((c.a, c.b))
+            chosen.append(to_interval(curves, c, float(scores[i])))
+        chosen.sort(key=lambda iv: (iv.start_s, -iv.score))
+        thr = self.threshold
+        return Decision([iv for iv in chosen if iv.score >= thr], [iv for iv in chosen if iv.score < thr], thr)
 
 
 __all__ = ["Scorer", "Decision"]

@@ -1,16 +1,27 @@
-"""``python -m ml train``: fit fusion v1 on the benchmark's training split and choose the
-localizer's thresholds on the validation split.
+"""``python -m ml train``: fit fusion v2 on the benchmark's training split, choose the localizer's
+settings and calibrate the interval scores on the validation split.
 
 Inputs are run folders made by ``bench/run.py --split train|val --features-only --extra-args
 "--fusion none"`` (a manifest.json naming each episode's features.npz and truth.json), or any
-folder with ``features.npz`` and ``truth.json`` side by side. The test split is never
-read here. Output: ``ml/models/fusion_v1.json`` with one model per modality subset (the
-benchmark's ablation rows) and the training metadata.
+folder with ``features.npz`` and ``truth.json`` side by side. The test split is never read here.
+
+Per modality subset (the benchmark's rows):
+1. the presence x identity model (``ml.fusion``) is fitted on every training run, and twice more
+   on half of them each, so every training run also gets curves from a model that did not see it;
+2. for each localizer setting of a small grid, the interval scorer (``ml.calibration``) is fitted
+   on the candidates of those out-of-fold training curves and Platt-scaled on the validation
+   candidates; the decisions on the validation runs are measured at the operating point;
+3. the setting with the best ``objective`` (interval F1@0.5 + now-showing accuracy - false-alarm
+   rate, pooled over the validation runs) is kept.
+
+Output: ``ml/models/fusion_v2.json`` (models, localizer settings, interval scorers, and the
+validation metrics of each subset in ``meta["val"]``).
 """
 
 from __future__ import annotations
 
 import glob
+import itertools
 import json
 import os
 import sys
@@ -19,17 +30,18 @@ from dataclasses import asdict
 
 import numpy as np
 
-from .fusion import (BASE_FEATURES, MODELS_DIR, VISUAL_FEATURES, FusionBundle, FusionModel, expand_features, select_features,
-                     subset_key)
-from .localize import Localizer
+from .calibration import IntervalScorer, candidate_labels, interval_features
+from .fusion import BASE_FEATURES, MODELS_DIR, VISUAL_FEATURES, FusionBundle, FusionModel, select_features, subset_key
+from .localize import Localizer, LocalizerOptions
 from .scoring import Scorer
 from .types import Features, Interval, ScoreCurves
 
 # (modalities, visual_mode): the default pipeline and the Fashion Focus / ablation rows.
+DEFAULT_SUBSET = (("visual", "speech", "comments"), "tracklet")
 SUBSETS = [
+    DEFAULT_SUBSET,
     (("visual", "speech", "screen_text", "comments"), "tracklet"),
     (("visual", "speech", "screen_text", "comments"), "image"),
-    (("visual", "speech", "comments"), "tracklet"),
     (("visual",), "tracklet"),
     (("visual",), "image"),
     (("speech",), "tracklet"),
@@ -43,6 +55,11 @@ SUBSETS = [
     (("visual", "speech", "comments"), "lxmert"),
     (("visual", "speech", "screen_text", "comments"), "lxmert"),
 ]
+
+# localizer settings searched for the default subset, and a smaller grid for the others
+GRID = {"switch_cost": [4.0, 8.0, 16.0], "background_cost": [0.5, 2.0], "background_bias": [-1.0, 0.0, 1.0],
+        "extra_bias": [0.0, 2.0], "identity_candidates": [False, True]}
+SMALL_GRID = {"switch_cost": [4.0], "background_cost": [2.0], "background_bias": [-1.0, 0.0, 1.0]}
 
 
 def _pairs(folder: str) -> list[tuple[str, str]]:
@@ -63,8 +80,11 @@ def load_runs(folder: str) -> list[dict]:
         if not (os.path.isfile(path) and os.path.isfile(truth_path)):
             continue
         with open(truth_path) as f:
-            truth = [Interval.from_dict(d) for d in json.load(f)["intervals"]]
-        runs.append({"name": os.path.dirname(path), "features": Features.load(path), "truth": truth})
+            d = json.load(f)
+        truth = [Interval.from_dict(x) for x in d["intervals"]]
+        feats = Features.load(path)
+        duration = float(d.get("duration_s") or (feats.times[-1] + feats.step_s / 2 if len(feats.times) else 0.0))
+        runs.append({"name": os.path.dirname(path), "features": feats, "truth": truth, "duration_s": duration})
     return runs
 
 
@@ -76,23 +96,6 @@ def labels(times: np.ndarray, ids: list[str], truth: list[Interval]) -> np.ndarr
         if iv.product_id in col:
             y[(times >= iv.start_s) & (times < iv.end_s), col[iv.product_id]] = 1
     return y
-
-
-def mean_map(preds: list[list[Interval]], truths: list[list[Interval]]) -> float:
-    """mAP averaged over tIoU 0.3, 0.5, 0.7 and episodes: the localizer's selection metric."""
-    from .eval.localization import localization_metrics
-
-    values = []
-    for p, t in zip(preds, truths):
-        m = localization_metrics([i.to_dict() for i in p], [i.to_dict() for i in t])["mAP_mean"]
-        if np.isfinite(m):
-            values.append(m)
-    return float(np.mean(values)) if values else 0.0
-
-
-def fused_curves(run: dict, model: FusionModel, modalities, visual_mode: str) -> ScoreCurves:
-    """A run's features through a subset's fusion model -> its score curves (``ml.scoring``)."""
-    return Scorer(model, None, modalities, visual_mode).curves(run["features"])
 
 
 def missing_modalities(runs: list[dict], modalities, visual_mode: str) -> list[str]:
@@ -109,54 +112,125 @@ def missing_modalities(runs: list[dict], modalities, visual_mode: str) -> list[s
     return lacking
 
 
-def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print) -> FusionBundle:
+def episode_arrays(run: dict, modalities, visual_mode: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    feats = run["features"]
+    return (select_features(feats.arrays, modalities, visual_mode),
+            labels(feats.times, feats.product_ids, run["truth"]))
+
+
+def fit_fusion(runs: list[dict], modalities, visual_mode: str, C: float = 1.0) -> FusionModel:
+    return FusionModel(tuple(modalities), C).fit_episodes([episode_arrays(r, modalities, visual_mode) for r in runs])
+
+
+def out_of_fold_curves(runs: list[dict], modalities, visual_mode: str, C: float) -> list[ScoreCurves]:
+    """Curves of every run from a model fitted on the other half of the runs."""
+    folds = [runs[0::2], runs[1::2]]
+    out: dict[int, ScoreCurves] = {}
+    for k, held in enumerate(folds):
+        fit_on = folds[1 - k]
+        if not fit_on or not held:
+            continue
+        model = fit_fusion(fit_on, modalities, visual_mode, C)
+        scorer = Scorer(model, None, modalities, visual_mode)
+        for r in held:
+            out[id(r)] = scorer.curves(r["features"])
+    return [out[id(r)] for r in runs if id(r) in out]
+
+
+def operating_point(decisions, runs: list[dict]) -> dict:
+    """Pooled metrics at the operating point of several runs' decisions: ``ml.eval.operating``
+    rates, ECE of the output and of every proposal (output + candidates)."""
+    from .eval import calibration as cal
+    from .eval.operating import operating_metrics, pool
+
+    per, raw_out, raw_all = [], [], []
+    for d, r in zip(decisions, runs):
+        truth = [t.to_dict() for t in r["truth"]]
+        out = [i.to_dict() for i in d.intervals]
+        per.append(operating_metrics(out, truth, r["duration_s"]))
+        raw_out.append(cal.calibration(out, truth)["raw"])
+        raw_all.append(cal.calibration(out + [i.to_dict() for i in d.candidates], truth)["raw"])
+    m = pool(per)
+    m["ece"] = cal.pool(raw_out)["ece"]
+    m["ece_all"] = cal.pool(raw_all)["ece"]
+    return m
+
+
+def objective(m: dict) -> float:
+    return (m.get("f1@0.5") or 0.0) + (m.get("now_showing_accuracy") or 0.0) - (m.get("false_alarm_rate") or 0.0)
+
+
+def candidate_set(curves_list: list[ScoreCurves], runs: list[dict], options: LocalizerOptions):
+    Xs, ys = [], []
+    loc = Localizer(options)
+    for curves, r in zip(curves_list, runs):
+        cands = loc.candidates(curves)
+        Xs.append(interval_features(curves, cands))
+        ys.append(candidate_labels(curves, cands, r["truth"]))
+    return np.concatenate(Xs), np.concatenate(ys)
+
+
+def fit_subset(train_runs, val_runs, modalities, mode, grid: dict, C: float = 1.0, log=print):
+    """-> (model, localizer options, interval scorer, validation metrics) for one subset."""
+    model = fit_fusion(train_runs, modalities, mode, C)
+    oof = out_of_fold_curves(train_runs, modalities, mode, C)
+    oof_runs = train_runs if len(oof) == len(train_runs) else train_runs[:len(oof)]
+    val_curves = [Scorer(model, None, modalities, mode).curves(r["features"]) for r in val_runs]
+    best = None
+    for values in itertools.product(*grid.values()):
+        opts = LocalizerOptions(**dict(zip(grid, values)))
+        X, y = candidate_set(oof or val_curves, oof_runs if oof else val_runs, opts)
+        Xv, yv = candidate_set(val_curves, val_runs, opts)
+        scorer_iv = IntervalScorer(C=C).fit(X, y).calibrate(Xv, yv)
+        s = Scorer(model, opts, modalities, mode, scorer_iv)
+        m = operating_point([s.decide(c) for c in val_curves], val_runs)
+        if best is None or objective(m) > objective(best[3]):
+            best = (model, opts, scorer_iv, m)
+    return best
+
+
+def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print, subsets=None) -> FusionBundle:
     t0 = time.perf_counter()
     train_runs, val_runs = load_runs(train_dir), load_runs(val_dir)
     if not train_runs:
         raise FileNotFoundError(f"no features.npz + truth.json runs under {train_dir}")
     if not val_runs:
         raise FileNotFoundError(f"no features.npz + truth.json runs under {val_dir}")
-    models, localizers, val_map = {}, {}, {}
-    for modalities, mode in SUBSETS:
+    models, localizers, scorers, val = {}, {}, {}, {}
+    for modalities, mode in subsets or SUBSETS:
         key = subset_key(modalities, mode)
         lacking = missing_modalities(train_runs + val_runs, modalities, mode)
         if lacking:  # e.g. runs made without screen text or --extra-visual: say so, fit the rest
             log(f"{key:45s} skipped: the runs lack {', '.join(lacking)} features "
                 f"(localize --modalities visual,speech,screen_text,comments --extra-visual asymnet,lxmert)")
             continue
-        Xs, ys = [], []
-        for run in train_runs:
-            feats = run["features"]
-            names, X = expand_features(select_features(feats.arrays, modalities, mode))
-            Xs.append(X.reshape(-1, X.shape[-1]))
-            ys.append(labels(feats.times, feats.product_ids, run["truth"]).reshape(-1))
-        model = FusionModel(modalities, C).fit(names, np.concatenate(Xs), np.concatenate(ys))
-        models[key] = model
-        episodes = [(fused_curves(run, model, modalities, mode), run["truth"]) for run in val_runs]
-        localizer = Localizer().fit(episodes, mean_map)
-        localizers[key] = asdict(localizer.options)
-        val_map[key] = round(localizer.best_score_, 4)
-        log(f"{key:45s} val mAP(0.3:0.7)={localizer.best_score_:.3f} "
-            f"weights={ {n: round(float(w), 2) for n, w in zip(model.names, model.coef_)} }")
+        grid = GRID if (tuple(modalities), mode) == DEFAULT_SUBSET else SMALL_GRID
+        t = time.perf_counter()
+        model, opts, scorer_iv, m = fit_subset(train_runs, val_runs, modalities, mode, grid, C, log)
+        models[key], localizers[key], scorers[key] = model, asdict(opts), scorer_iv.to_dict()
+        val[key] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()}
+        log(f"{key:45s} val F1 {m['f1@0.5']:.3f} P {m['precision@0.5']:.3f} R {m['recall@0.5']:.3f} "
+            f"FA {m['false_alarm_rate']:.3f} NS {m['now_showing_accuracy']:.3f} "
+            f"ppt {m['proposals_per_true']:.2f} ECE {m['ece'] if m['ece'] is not None else float('nan'):.3f} "
+            f"({time.perf_counter() - t:.0f} s) {asdict(opts)}")
     if not models:
         raise ValueError("no modality subset could be fitted: the runs lack their features")
-    default_key = subset_key(("visual", "speech", "comments"), "tracklet")  # the pipeline's default
+    default_key = subset_key(*DEFAULT_SUBSET)
     localizers["default"] = localizers.get(default_key, next(iter(localizers.values())))
     bundle = FusionBundle(models, localizers, {
+        "kind": "presence x identity (fusion v2), calibrated interval scores",
         "train_episodes": len(train_runs), "val_episodes": len(val_runs),
         "train_dir": os.path.relpath(train_dir), "val_dir": os.path.relpath(val_dir),
-        "C": C, "seconds": round(time.perf_counter() - t0, 1),
-        "val_map_0.3_0.7": val_map})
+        "C": C, "seconds": round(time.perf_counter() - t0, 1), "val": val}, scorers)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     bundle.save(out)
     log(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
     return bundle
 
 
-def score_bundle(bundle_path: str, val_dir: str, log=print) -> dict[str, float]:
-    """mAP(0.3:0.7) of every subset of an already fitted bundle (its own localizer settings) on
-    the runs under ``val_dir``: compares the visual modes on more validation episodes than the
-    fit used, without refitting anything."""
+def score_bundle(bundle_path: str, val_dir: str, log=print) -> dict[str, dict]:
+    """Operating-point metrics of every subset of an already fitted bundle on the runs under
+    ``val_dir`` (nothing is refitted)."""
     bundle = FusionBundle.load(bundle_path)
     runs = load_runs(val_dir)
     if not runs:
@@ -167,20 +241,22 @@ def score_bundle(bundle_path: str, val_dir: str, log=print) -> dict[str, float]:
         if key not in bundle.models or missing_modalities(runs, modalities, mode):
             continue
         scorer = Scorer.from_bundle(bundle, modalities, mode)
-        preds = [scorer.decide(scorer.curves(run["features"])).intervals for run in runs]
-        out[key] = round(mean_map(preds, [run["truth"] for run in runs]), 4)
-        log(f"{key:45s} mAP(0.3:0.7)={out[key]:.3f} on {len(runs)} runs")
+        m = operating_point([scorer.decide(scorer.curves(r["features"])) for r in runs], runs)
+        out[key] = {k: m[k] for k in ("f1@0.5", "precision@0.5", "recall@0.5", "false_alarm_rate",
+                                      "now_showing_accuracy", "proposals_per_true", "ece")}
+        log(f"{key:45s} {json.dumps({k: round(v, 3) if v is not None else None for k, v in out[key].items()})}")
     return out
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("train", help="fit fusion v1 on training runs, localizer thresholds on validation runs")
+    p = sub.add_parser("train", help="fit fusion v2 on training runs; localizer and calibration on validation runs")
     p.add_argument("--train", default="bench/runs/features_train", help="folder of training runs (features.npz + truth.json)")
     p.add_argument("--val", default="bench/runs/features_val", help="folder of validation runs")
-    p.add_argument("--out", default=os.path.join(MODELS_DIR, "fusion_v1.json"))
+    p.add_argument("--out", default=os.path.join(MODELS_DIR, "fusion_v2.json"))
     p.add_argument("--C", type=float, default=1.0, help="inverse L2 regularisation strength")
+    p.add_argument("--only-default", action="store_true", help="fit the default subset only (quick experiments)")
     p.add_argument("--score-only", action="store_true",
-                   help="fit nothing: print the mAP of every subset of the bundle --out on the runs under --val")
+                   help="fit nothing: print the operating-point metrics of every subset of the bundle --out on the runs under --val")
     p.set_defaults(func=_main)
 
 
@@ -189,5 +265,5 @@ def _main(a) -> int:
     if a.score_only:
         print(json.dumps(score_bundle(a.out, a.val, log=log), indent=1))
     else:
-        train(a.train, a.val, a.out, a.C, log=log)
+        train(a.train, a.val, a.out, a.C, log=log, subsets=[DEFAULT_SUBSET] if a.only_default else None)
     return 0

@@ -113,3 +113,22 @@ def zip_entries(entries: dict[str, bytes], symlinks=()) -> bytes:
 
 def photo_bytes(name: str = "Banana__iconic.jpg") -> bytes:
     return (DATA / name).read_bytes()
+
+
+def fusion_with_threshold(folder, threshold: float) -> str:
+    """A copy of the shipped fusion bundle whose output threshold is ``threshold``: for tests
+    of the streaming mechanics on the 12 s clip, whose 4 s segments give weaker evidence than a
+    real stream's (its intervals score below the calibrated 0.5 there)."""
+    import json
+    import os
+
+    from ml.fusion import DEFAULT_BUNDLE, MODELS_DIR
+
+    with open(os.path.join(MODELS_DIR, f"fusion_{DEFAULT_BUNDLE}.json")) as f:
+        bundle = json.load(f)
+    for scorer in bundle["intervals"].values():
+        scorer["threshold"] = threshold
+    path = os.path.join(str(folder), f"fusion_threshold_{threshold:g}.json")
+    with open(path, "w") as f:
+        json.dump(bundle, f)
+    return path

@@ -230,17 +230,19 @@ def fashion_focus_table(data: SeedData, lxmert_path: str | None, split: str = "t
     q_dom = np.asarray([data.items[int(i)]["domain"] for i in te["q_items"]])
     rows = {"Vis.Img (one crop, cosine)": te["pooled"]["Single crop (middle)"],
             "Vis.Trk (mean of crops, cosine)": te["pooled"]["Avg pooling"]}
-    # fusion v1 (learned late fusion, ml.fusion.FusionModel) fitted on TRAIN products' windows
+    # fusion v2's identity (ml.fusion.FusionModel: every query shows a product, so presence only
+    # scales a row) fitted on TRAIN products' windows
     tr = _ff_inputs(data, bank, "train", 2, seed=654)
     fm = {}
-    for key, mods, feats in (("Vis.Trk (fusion v1 visual only)", ("visual",), ["visual"]),
-                             ("Mlt.Trk (fusion v1 late fusion)", ("visual", "speech"), ["visual", "speech_sem"])):
-        names, X = expand_features({f: tr["base"][f] for f in feats})
-        y = np.zeros(X.shape[:2])
+    for key, mods, feats in (("Vis.Trk (fusion v2 visual only)", ("visual",), ["visual"]),
+                             ("Mlt.Trk (fusion v2 late fusion)", ("visual", "speech"), ["visual", "speech_sem"])):
+        base_tr = {f: tr["base"][f] for f in feats}
+        y = np.zeros((len(tr["q_items"]), len(tr["prods"])))
         y[np.arange(len(tr["q_items"])), [list(tr["prods"]).index(i) for i in tr["q_items"]]] = 1
-        m = FusionModel(mods).fit(names, X, y)
-        names_te, X_te = expand_features({f: te["base"][f] for f in feats})
-        rows[key] = m.predict(names_te, X_te)[0]
+        m = FusionModel(mods).fit_episodes([(base_tr, y)])
+        base_te = {f: te["base"][f] for f in feats}
+        names_te, X_te = expand_features(base_te)
+        rows[key] = m.predict(names_te, X_te, base_te)[0]
         fm[key] = dict(zip(m.names, np.round(m.coef_, 3).tolist()))
     rows["Text only (best sentence vs title)"] = te["base"]["speech_sem"]
     if lxmert_path is not False:
@@ -260,7 +262,7 @@ def fashion_focus_table(data: SeedData, lxmert_path: str | None, split: str = "t
                 rows[key] = np.concatenate(out)
     res = {k: _recall_rows(v, te["q_items"], te["prods"], q_dom) for k, v in rows.items()}
     return {"rows": res, "queries": int(len(te["q_items"])), "gallery": int(len(te["prods"])),
-            "split": split, "fusion_v1_coef": fm,
+            "split": split, "fusion_v2_identity_coef": fm,
             "domains": {d: int((q_dom == d).sum()) for d in sorted(set(q_dom))}}
 
 

@@ -19,7 +19,9 @@ class ScoreCurves:
     """Per time step and product, one score per modality in [0,1], and the fused score.
 
     times (T,) seconds at the centre of each step; step_s the step length; product_ids (P,);
-    modalities maps name -> (T,P) float32; fused (T,P) float32.
+    modalities maps name -> (T,P) float32; fused (T,P) float32; background (T,) float32, the
+    probability that nothing from the list is shown (fusion v2: ``fused`` rows plus ``background``
+    sum to 1), or None where the scorer has no such hypothesis.
     """
 
     times: np.ndarray
@@ -27,6 +29,7 @@ class ScoreCurves:
     product_ids: list[str]
     modalities: dict[str, np.ndarray]
     fused: np.ndarray
+    background: np.ndarray | None = None
 
     def __post_init__(self):
         self.times = np.asarray(self.times, dtype=np.float64)
@@ -34,6 +37,8 @@ class ScoreCurves:
         self.fused = np.asarray(self.fused, dtype=np.float32).reshape(shape)
         # a new dict: the caller's is not changed
         self.modalities = {k: np.asarray(v, dtype=np.float32).reshape(shape) for k, v in self.modalities.items()}
+        if self.background is not None:
+            self.background = np.asarray(self.background, dtype=np.float32).reshape(shape[0])
 
 
 @dataclass

@@ -46,8 +46,9 @@ def test_the_task_runs_the_real_pipeline_on_the_exported_catalog_and_comments(jo
     job.refresh_from_db()
     assert job.status == "succeeded" and job.progress == 1.0, job.message
     assert {"decode", "visual", "text", "fusion", "total"} <= set(job.timings)
-    found = job.video.load_artefact("result")["intervals"]
-    assert {i["product_id"] for i in found} <= {"BAN", "OAT", "JUI"}
+    result = job.video.load_artefact("result")
+    found = result["intervals"] + result["candidates"]  # both are stored: candidates below the threshold
+    assert {i["product_id"] for i in found} <= {"BAN", "OAT", "JUI"} and result["threshold"] == 0.5
     stored = sorted(job.video.intervals.values_list("product__product_id", "origin", "status"))
     assert stored == sorted((i["product_id"], "machine", "proposed") for i in found)
 

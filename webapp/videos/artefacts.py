@@ -17,7 +17,9 @@ def curves_json(curves, max_steps: int = MAX_CURVE_STEPS) -> dict:
     """Score curves for the timeline, max-pooled to at most ``max_steps`` steps (peaks survive).
 
     ``{"times": [T], "step_s": s, "product_ids": [P], "fused": {pid: [T]},
-       "modalities": {name: {pid: [T]}}}``"""
+       "modalities": {name: {pid: [T]}}, "nothing": [T]}``; "nothing" is the probability that no
+    product of the list is shown (fusion v2's background), max-pooled like the rest, [] when the
+    scorer has none."""
     times = np.asarray(curves.times, dtype=np.float64)
     T = len(times)
     factor = max(1, int(np.ceil(T / max_steps))) if T else 1
@@ -42,6 +44,8 @@ def curves_json(curves, max_steps: int = MAX_CURVE_STEPS) -> dict:
     for name, arr in curves.modalities.items():
         pooled = pool(arr) if T else np.zeros((0, len(ids)))
         out["modalities"][name] = {pid: np.round(pooled[:, j], 4).tolist() for j, pid in enumerate(ids)}
+    bg = getattr(curves, "background", None)
+    out["nothing"] = np.round(pool(np.asarray(bg)[:, None])[:, 0], 4).tolist() if bg is not None and T else []
     return out
 
 

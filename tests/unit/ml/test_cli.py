@@ -111,7 +111,7 @@ def test_an_unknown_extra_visual_feature_is_a_usage_error(tmp_path):
 def test_a_seed_visual_mode_without_a_trained_fusion_subset_says_how_to_train_it(tmp_path):
     import json
 
-    with open(os.path.join(ROOT, "ml", "models", "fusion_v1.json")) as f:
+    with open(os.path.join(ROOT, "ml", "models", "fusion_v2.json")) as f:
         bundle = json.load(f)
     bundle["models"] = {k: v for k, v in bundle["models"].items() if "@asymnet" not in k}
     path = tmp_path / "fusion_no_asymnet.json"

@@ -166,7 +166,9 @@ def test_follow_emits_intervals_while_a_stream_grows(tmp_path):
     thread = threading.Thread(target=writer)
     thread.start()
     try:
-        follow(str(ts), CATALOG, str(tmp_path / "r.json"), options=PipelineOptions(),
+        from tests.media import fusion_with_threshold
+
+        follow(str(ts), CATALOG, str(tmp_path / "r.json"), options=PipelineOptions(fusion=fusion_with_threshold(tmp_path, 0.05)),
                idle_timeout_s=3.0, segment_s=4.0, poll_s=0.2, emit=emitted.append)
     finally:
         thread.join()

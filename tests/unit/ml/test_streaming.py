@@ -6,6 +6,7 @@ import subprocess
 
 from ml.pipeline import PipelineOptions
 from ml.streaming import follow
+from tests.media import fusion_with_threshold
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 CLIP = os.path.join(ROOT, "tests", "data", "clip", "clip.mp4")  # gs_06 for 0-5 s, gs_45 for 5-10 s, 12 s
@@ -22,8 +23,9 @@ def test_a_stopped_follower_goes_on_from_its_state_and_says_what_is_on_screen_at
                         "-c", "copy", "-f", "mpegts", str(out)], check=True)
         cuts.append(out)
     state, emitted, nows, result = str(tmp_path / "state"), [], [], None
+    options = PipelineOptions(fusion=fusion_with_threshold(tmp_path, 0.05))
     for video in cuts:
-        result = follow(str(video), CATALOG, str(tmp_path / "r.json"), options=PipelineOptions(), segment_s=4.0,
+        result = follow(str(video), CATALOG, str(tmp_path / "r.json"), options=options, segment_s=4.0,
                         poll_s=0.05, emit=emitted.append, on_now=lambda t, ivs: nows.append((t, ivs)),
                         finished=lambda: True, state_dir=state)
     assert [round(t) for t, _ in nows] == [4, 8, 12]  # one new segment per run, none redone
