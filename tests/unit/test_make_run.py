@@ -16,7 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_run_starts_gunicorn_with_the_projects_config_and_no_runserver():
     # -n: print the recipe, run nothing
-    out = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    # (under `make test` the parent make's MAKEFLAGS/MAKELEVEL would make this a sub-make that
+    # prints "Entering/Leaving directory" lines: run it as a make of its own)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+    out = subprocess.run(["make", "-n", "--no-print-directory", "run"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60, env=env)
     assert out.returncode == 0, out.stderr
     assert "runserver" not in out.stdout
     assert ".venv/bin/gunicorn -c webapp/gunicorn.conf.py" in out.stdout.strip().splitlines()[-1]
