@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..npyfile import save_atomic
+
 DIM = 384
 _MODELS: dict[tuple, object] = {}
 _LOCK = threading.Lock()
@@ -243,18 +245,7 @@ class TextEncoder:
             except (OSError, ValueError, EOFError):
                 pass
             v = self.encode(texts)
-            try:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=".text_", suffix=".npy", dir=os.path.dirname(path))
-                try:
-                    with os.fdopen(fd, "wb") as f:
-                        np.save(f, v, allow_pickle=False)
-                    os.replace(tmp, path)
-                finally:
-                    if os.path.exists(tmp):
-                        os.unlink(tmp)
-            except OSError:
-                pass  # a full or read-only disk only costs the next run the encoding
+            save_atomic(path, v, ".text_")  # a full or read-only disk only costs the next run the encoding
             return v
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         # One lock around everything: the network uses every core anyway, and it keeps the

@@ -26,9 +26,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 
 import numpy as np
+
+from ..npyfile import save_atomic
 
 # bump when augment(), read_rgb() or the pooling code changes what a cached vector holds
 CACHE_VERSION = 1
@@ -84,16 +85,4 @@ class ViewCache:
 
     def put(self, digest: str, vectors: np.ndarray) -> None:
         """Store atomically; a full or read-only disk only costs the next run the embedding."""
-        path = self._path(digest)
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".views_", suffix=".npy", dir=os.path.dirname(path))
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    np.save(f, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
-                os.replace(tmp, path)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-        except OSError:
-            pass
+        save_atomic(self._path(digest), vectors, ".views_")
