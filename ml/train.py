@@ -122,19 +122,18 @@ def fit_fusion(runs: list[dict], modalities, visual_mode: str, C: float = 1.0) -
     return FusionModel(tuple(modalities), C).fit_episodes([episode_arrays(r, modalities, visual_mode) for r in runs])
 
 
-def out_of_fold_curves(runs: list[dict], modalities, visual_mode: str, C: float) -> list[ScoreCurves]:
-    """Curves of every run from a model fitted on the other half of the runs."""
-    folds = [runs[0::2], runs[1::2]]
-    out: dict[int, ScoreCurves] = {}
-    for k, held in enumerate(folds):
-        fit_on = folds[1 - k]
-        if not fit_on or not held:
-            continue
-        model = fit_fusion(fit_on, modalities, visual_mode, C)
-        scorer = Scorer(model, None, modalities, visual_mode)
-        for r in held:
-            out[id(r)] = scorer.curves(r["features"])
-    return [out[id(r)] for r in runs if id(r) in out]
+def out_of_fold_curves(runs: list[dict], modalities, visual_mode: str, C: float) -> tuple[list[ScoreCurves], list[dict]]:
+    """(curves, runs): each run's curves from a model fitted on the other half of the runs
+    (none with fewer than two runs)."""
+    if len(runs) < 2:
+        return [], []
+    curves, held_runs = [], []
+    for k in (0, 1):
+        held, fit_on = runs[k::2], runs[1 - k::2]
+        scorer = Scorer(fit_fusion(fit_on, modalities, visual_mode, C), None, modalities, visual_mode)
+        curves += [scorer.curves(r["features"]) for r in held]
+        held_runs += held
+    return curves, held_runs
 
 
 def operating_point(decisions, runs: list[dict]) -> dict:
@@ -170,11 +169,10 @@ def candidate_set(curves_list: list[ScoreCurves], runs: list[dict], options: Loc
     return np.concatenate(Xs), np.concatenate(ys)
 
 
-def fit_subset(train_runs, val_runs, modalities, mode, grid: dict, C: float = 1.0, log=print):
+def fit_subset(train_runs, val_runs, modalities, mode, grid: dict, C: float = 1.0):
     """-> (model, localizer options, interval scorer, validation metrics) for one subset."""
     model = fit_fusion(train_runs, modalities, mode, C)
-    oof = out_of_fold_curves(train_runs, modalities, mode, C)
-    oof_runs = train_runs if len(oof) == len(train_runs) else train_runs[:len(oof)]
+    oof, oof_runs = out_of_fold_curves(train_runs, modalities, mode, C)
     val_curves = [Scorer(model, None, modalities, mode).curves(r["features"]) for r in val_runs]
     best = None
     for values in itertools.product(*grid.values()):
@@ -206,7 +204,7 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print, sub
             continue
         grid = GRID if (tuple(modalities), mode) == DEFAULT_SUBSET else SMALL_GRID
         t = time.perf_counter()
-        model, opts, scorer_iv, m = fit_subset(train_runs, val_runs, modalities, mode, grid, C, log)
+        model, opts, scorer_iv, m = fit_subset(train_runs, val_runs, modalities, mode, grid, C)
         models[key], localizers[key], scorers[key] = model, asdict(opts), scorer_iv.to_dict()
         val[key] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()}
         log(f"{key:45s} val F1 {m['f1@0.5']:.3f} P {m['precision@0.5']:.3f} R {m['recall@0.5']:.3f} "
