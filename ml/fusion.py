@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .localize import smooth
 from .types import MODALITIES
 
 MODELS_DIR = os.path.join(os.path.dirname(__file__), "models")
@@ -124,8 +125,6 @@ def background_features(base: dict[str, np.ndarray], identity: np.ndarray) -> tu
     edge = np.minimum(np.arange(T), CONTEXT_STEPS) + np.minimum(np.arange(T)[::-1], CONTEXT_STEPS)
     cols.append(same / np.maximum(edge, 1))
     names.append("stability")
-    from .localize import smooth
-
     cols.append(smooth(cols[names.index("identity_top")].astype(np.float32), 2 * CONTEXT_STEPS + 1))
     names.append("identity_top_context")
     return names, np.stack(cols, axis=-1).astype(np.float64)
