@@ -148,8 +148,11 @@ def _per_step(frame_times: np.ndarray, scores: np.ndarray, times: np.ndarray, st
 
 def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, options: PipelineOptions,
                      duration_s: float, has_audio: bool, progress: Progress, clock: _Clock,
-                     start_s: float = 0.0, end_s: float | None = None) -> tuple[Features, Evidence]:
+                     start_s: float = 0.0, end_s: float | None = None,
+                     memory=None) -> tuple[Features, Evidence]:
     """Run the perception stages on [start_s, end_s or duration_s) of the video.
+
+    ``memory``: the shop's ``ml.adapt.ShopMemory``; its views change the visual index.
 
     -> (Features, Evidence). Time steps are aligned to multiples of ``step_s`` from 0
     (``Features.grid``), so segments processed one after another (``ml.streaming``) concatenate.
@@ -175,7 +178,7 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
             from .visual.analyzer import VisualAnalyzer, VisualOptions
 
             with clock.measure("catalog_embed"):
-                analyzer = VisualAnalyzer(catalog, VisualOptions(fps=options.fps))
+                analyzer = VisualAnalyzer(catalog, VisualOptions(fps=options.fps), memory=memory)
         if "screen_text" in mods:
             from .screentext import ScreenTextReader
 
@@ -290,10 +293,14 @@ def torch_threads() -> None:
 
 def localize(video: str, catalog, comments: str | None = None,
              options: PipelineOptions | None = None, progress: Progress | None = None,
-             features_out: str | None = None) -> LocalizationResult:
+             features_out: str | None = None, memory=None) -> LocalizationResult:
     """Run every stage; ``catalog`` is a folder path or an ``ml.types.Catalog``.
 
     ``features_out``: also save the features as .npz (``Features.save``, what ``ml train`` reads).
+    ``memory``: what the shop learned from its reviewers (``ml.adapt.ShopMemory``): extra and
+    negative views in the visual index, and its refitted interval scorer when it has one. It is
+    a keyword argument, not an option: options are stored as JSON on every result. None: the
+    packaged behaviour exactly.
     """
     from .decode import probe
     from .scoring import Scorer
@@ -312,6 +319,8 @@ def localize(video: str, catalog, comments: str | None = None,
             catalog = load_catalog(catalog)
         events = load_comments(comments, info.duration_s) if comments else None
     scorer = Scorer.load(options)  # fails before the expensive stages when no model is trained
+    if memory is not None:
+        scorer = memory.apply(scorer)
     if options.seed_modes:
         from .seed.tracklets import preload
 
@@ -319,7 +328,7 @@ def localize(video: str, catalog, comments: str | None = None,
         torch_threads()
 
     features, evidence = compute_features(video, catalog, events, options, info.duration_s,
-                                          info.has_audio, progress, clock)
+                                          info.has_audio, progress, clock, memory=memory)
     if features_out:
         features.save(features_out)
     progress("fusion", 0.95)

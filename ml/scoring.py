@@ -90,6 +90,10 @@ class Scorer:
         return cls(bundle.for_modalities(modalities, visual_mode), bundle.localizer_options(modalities, visual_mode),
                    modalities, visual_mode, bundle.interval_scorer(modalities, visual_mode))
 
+    def with_intervals(self, intervals: IntervalScorer) -> "Scorer":
+        """The same fusion and localizer with another interval scorer (a shop's refit)."""
+        return Scorer(self.model, self.localizer, self.modalities, self.visual_mode, intervals, self.block_steps)
+
     @property
     def threshold(self) -> float:
         return self.intervals.threshold if self.intervals is not None else 0.5

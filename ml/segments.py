@@ -172,10 +172,12 @@ class SegmentOutput:
 
 
 def run_segment(video: str, catalog: Catalog, comments: TextEvents | None, options, segment: Segment,
-                duration_s: float, has_audio: bool, progress: Progress | None = None) -> SegmentOutput:
+                duration_s: float, has_audio: bool, progress: Progress | None = None,
+                memory=None) -> SegmentOutput:
     """The perception stages (``ml.pipeline.compute_features``) on the segment's decode range.
     ``options``: ``ml.pipeline.PipelineOptions``; ``progress(stage, fraction of this segment)``
-    may raise ``ml.errors.CancelledError``."""
+    may raise ``ml.errors.CancelledError``; ``memory``: the shop's ``ml.adapt.ShopMemory`` (every
+    segment of a video must get the same one)."""
     from .pipeline import _Clock, _limit_threads, compute_features, torch_threads
 
     _limit_threads(options.threads)
@@ -188,7 +190,7 @@ def run_segment(video: str, catalog: Catalog, comments: TextEvents | None, optio
         torch_threads()
     features, evidence = compute_features(video, catalog, comments, options, duration_s, has_audio,
                                           progress or (lambda stage, fraction: None), clock,
-                                          start_s=segment.start_s, end_s=segment.end_s)
+                                          start_s=segment.start_s, end_s=segment.end_s, memory=memory)
     clock.add("total", time.perf_counter() - t0)
     return SegmentOutput(segment, features, evidence, dict(clock.timings))
 
@@ -339,12 +341,15 @@ def summed_timings(parts: list[SegmentOutput]) -> dict[str, float]:
 
 
 def decide(video: str, duration_s: float, features: Features, evidence: Evidence, options,
-           timings_s: dict[str, float] | None = None) -> LocalizationResult:
-    """Fusion and localization once over the joined features (``ml.scoring.Scorer``)."""
+           timings_s: dict[str, float] | None = None, memory=None) -> LocalizationResult:
+    """Fusion and localization once over the joined features (``ml.scoring.Scorer``), with the
+    shop's refitted interval scorer when ``memory`` has one."""
     from .scoring import Scorer
 
     t0 = time.perf_counter()
     scorer = Scorer.load(options)
+    if memory is not None:
+        scorer = memory.apply(scorer)
     curves = scorer.curves(features)
     decision = scorer.decide(curves)
     timings = dict(timings_s or {})
@@ -355,7 +360,8 @@ def decide(video: str, duration_s: float, features: Features, evidence: Evidence
 
 
 def localize_segmented(video: str, catalog, comments: str | None = None, options=None,
-                       segments: SegmentOptions | None = None, progress: Progress | None = None) -> LocalizationResult:
+                       segments: SegmentOptions | None = None, progress: Progress | None = None,
+                       memory=None) -> LocalizationResult:
     """``ml.pipeline.localize`` through segments, one after another in this process: the same
     plan, segment runs, join and scoring as the Celery path, for the CLI, tests and benchmarks."""
     from .catalog import load_catalog
@@ -381,12 +387,13 @@ def localize_segmented(video: str, catalog, comments: str | None = None, options
         def report(stage, fraction, done=done, span=span, seg=seg):
             progress(f"segment {seg.index + 1}/{len(plan)}: {stage}", 0.95 * (done + fraction * span) / total)
 
-        parts.append(run_segment(video, catalog, events, options, seg, info.duration_s, info.has_audio, report))
+        parts.append(run_segment(video, catalog, events, options, seg, info.duration_s, info.has_audio, report,
+                                 memory=memory))
         done += span
     t_join = time.perf_counter()
     features, evidence = join(parts)
     timings = {**summed_timings(parts), "join": time.perf_counter() - t_join}
-    result = decide(video, info.duration_s, features, evidence, options, timings)
+    result = decide(video, info.duration_s, features, evidence, options, timings, memory=memory)
     result.timings_s["total"] = time.perf_counter() - t0
     progress("done", 1.0)
     return result

@@ -110,18 +110,21 @@ def _write_json(path: str, data) -> None:
 def follow(video: str, catalog_dir: str, out: str, comments: str | None = None,
            options: PipelineOptions | None = None, idle_timeout_s: float | None = 30.0,
            segment_s: float = 20.0, poll_s: float = 1.0, emit=None, on_now=None, finished=None,
-           state_dir: str | None = None) -> LocalizationResult:
+           state_dir: str | None = None, memory=None) -> LocalizationResult:
     """Process ``video`` while it grows; write ``out`` and return the result once it is complete.
 
     Complete: ``finished()`` says so (the recorder stopped) and everything decodable is done,
     or, without ``finished``, it stopped growing for ``idle_timeout_s``. ``emit(interval)`` gets
     each interval once, as it closes; ``on_now(t_s, open_intervals)`` the provisional state after
-    every segment. ``state_dir``: resume from, and keep, the follower's state there."""
+    every segment. ``state_dir``: resume from, and keep, the follower's state there. ``memory``: the
+shop's ``ml.adapt.ShopMemory``, as in ``ml.pipeline.localize``."""
     options = options or PipelineOptions()
     emit = emit or (lambda interval: print(json.dumps(interval.to_dict()), flush=True))
     catalog = load_catalog(catalog_dir)
     events = load_comments(comments) if comments else None
     scorer = Scorer.load(options)
+    if memory is not None:
+        scorer = memory.apply(scorer)
     hold_s = scorer.settle_s + options.step_s
 
     clock = _Clock()
@@ -151,7 +154,8 @@ def follow(video: str, catalog_dir: str, out: str, comments: str | None = None,
             end = length
         if end is not None:
             features, seg_evidence = compute_features(video, catalog, events, options, length, info.has_audio,
-                                                      lambda *_: None, clock, start_s=done, end_s=end)
+                                                      lambda *_: None, clock, start_s=done, end_s=end,
+                                                      memory=memory)
             state.add(features, seg_evidence, end)
             curves = scorer.curves(state.features)
             decision = scorer.decide(curves)

@@ -18,6 +18,11 @@ scored against the catalog index. Two score matrices come out, both raw cosines 
   of single crops (Fashion Focus: Vis.Img 12.5 -> Vis.Trk 14.7 % recall); the window keeps a
   long track (the whole-frame one lasts a shot) from smearing one product over its length.
   ``Tracklet.feature()`` (whole-track mean) is what sets the tracklet's category.
+
+A shop's memory (``ml.adapt.ShopMemory``, learned from its reviewers' corrections) changes the
+index: its positive views are extra rows of their products, and a crop closer to a negative
+view of p than to p's best positive view has p's score lowered by the difference
+(``negative_penalty``). Without a memory (``memory=None``) nothing here changes.
 """
 
 from __future__ import annotations
@@ -85,9 +90,19 @@ class VisualEvidence:
     frame_wh: tuple[int, int] = (0, 0)  # size of the frames the boxes are in
 
 
+def negative_penalty(positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
+    """(n,P) scores after a shop's negative views: where a query is closer to a negative view of
+    p (``negative``, its best cosine to p's negatives, -1 where p has none) than to p's best
+    positive view (``positive``), p's score drops by the difference: s - max(0, n - s). A query
+    that looks like what a reviewer rejected as p scores below p's plain cosine; one nearer p's
+    own views keeps its score exactly."""
+    return positive - np.maximum(0.0, negative - positive)
+
+
 class VisualAnalyzer:
     def __init__(self, catalog: Catalog, options: VisualOptions | None = None,
-                 embedder: ImageEmbedder | None = None):
+                 embedder: ImageEmbedder | None = None, memory=None):
+        """``memory``: an ``ml.adapt.ShopMemory`` (rows of products outside ``catalog`` ignored)."""
         self.catalog = catalog
         self.options = o = options or VisualOptions()
         self.embedder = embedder or ImageEmbedder(o.embedder)
@@ -95,6 +110,14 @@ class VisualAnalyzer:
         t0 = time.perf_counter()
         vectors, owner = embed_catalog(catalog, self.embedder, tta=o.catalog_tta,
                                       cache=None if o.catalog_cache else False)
+        self.negatives: CatalogIndex | None = None
+        if memory is not None:
+            pos_v, pos_o, neg_v, neg_o = memory.rows_for(catalog.ids)
+            if len(pos_v):
+                vectors = np.concatenate([np.asarray(vectors, np.float32), pos_v])
+                owner = np.concatenate([owner, pos_o])
+            if len(neg_v):
+                self.negatives = CatalogIndex().fit(neg_v, neg_o, len(catalog))
         self.index = CatalogIndex().fit(vectors, owner, len(catalog))
         self._vectors = np.asarray(vectors, np.float32)  # the index's rows, for the seed models
         self._frame_wh = (0, 0)
@@ -111,6 +134,14 @@ class VisualAnalyzer:
         self._img_scores: list[np.ndarray] = []
         self._boxes: list[Boxes] = []
         self._first = True
+
+    def scores(self, queries: np.ndarray) -> np.ndarray:
+        """(n,d) crop or tracklet vectors -> (n,P) scores: best cosine per product over its
+        catalog and learned views, less the negative-view penalty when the shop has negatives."""
+        s = self.index.scores(queries)
+        if self.negatives is None:
+            return s
+        return negative_penalty(s, self.negatives.scores(queries)).astype(np.float32)
 
     def update(self, frame: Frame) -> None:
         """Consume the next sampled frame (time order). Work is batched every ``batch_frames``."""
@@ -146,7 +177,7 @@ class VisualAnalyzer:
         t2 = time.perf_counter()
         # one search for the whole batch: per-call overhead (FAISS' OpenMP start-up) dominates
         # a search this small
-        sims_all = self.index.scores(np.concatenate([e for _, _, e in per_frame]))
+        sims_all = self.scores(np.concatenate([e for _, _, e in per_frame]))
         row = 0
         for frame, out, e in per_frame:
             sims = sims_all[row:row + len(e)]
@@ -197,7 +228,7 @@ class VisualAnalyzer:
         trk = np.full_like(img, -np.inf)
         with_emb = [tr for tr in tracklets if len(tr.embeddings) == len(tr.t) and len(tr.t)]
         if with_emb and len(times):
-            self._categorise(with_emb, self.index.scores(np.stack([tr.feature() for tr in with_emb])))
+            self._categorise(with_emb, self.scores(np.stack([tr.feature() for tr in with_emb])))
             rows, feats = [], []
             for tr in with_emb:
                 r = np.clip(np.searchsorted(times, tr.t), 0, len(times) - 1)
@@ -205,7 +236,7 @@ class VisualAnalyzer:
                 rows.append(r[ok])
                 feats.append(self._windowed(tr)[ok])
             rows_all = np.concatenate(rows)
-            np.maximum.at(trk, rows_all, self.index.scores(np.concatenate(feats)))  # one search
+            np.maximum.at(trk, rows_all, self.scores(np.concatenate(feats)))  # one search
         trk = np.where(np.isfinite(trk), trk, img).astype(np.float32)
         self.timings_s["tracklets"] += time.perf_counter() - t0
         return VisualEvidence(times, img, trk, tracklets, self.shot_detector.finish(), Boxes.merge(self._boxes),
