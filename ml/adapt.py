@@ -82,7 +82,8 @@ class View:
     """One crop from a reviewed interval: ``vector`` (d,) float32 L2-normalised in the catalog's
     space (the packaged image embedder); ``box`` xyxy in pixels of the decoded frame; ``area``
     its share of the frame; ``sharpness`` the variance of the Laplacian of its grey image;
-    ``image`` the RGB crop (for storing and the admin), or None."""
+    ``image`` the RGB crop (for storing and the admin), or None; ``source`` the example's
+    provenance (which reviewed interval it came from)."""
 
     product_id: str
     positive: bool
@@ -92,6 +93,7 @@ class View:
     sharpness: float
     area: float
     image: np.ndarray | None = None
+    source: dict = field(default_factory=dict)
 
 
 def _sharpness(rgb: np.ndarray) -> float:
@@ -153,7 +155,7 @@ def harvest_views(video: str, evidence: Evidence, catalog: Catalog, examples: li
         skip = confirmed.get(ex.product_id, []) if not ex.label else []
         crops, meta = [], []
         for k, frame in enumerate(iter_frames(video, fps=fps, start_s=a, end_s=ex.end_s, max_side=max_side)):
-            if k % every or (skip and _inside(np.array([frame.t]), skip)[0]):
+            if k % every or not ex.start_s <= frame.t <= ex.end_s or (skip and _inside(np.array([frame.t]), skip)[0]):
                 continue
             h, w = frame.image.shape[:2]
             near = np.abs(boxes.t - frame.t) <= tol
@@ -182,7 +184,7 @@ def harvest_views(video: str, evidence: Evidence, catalog: Catalog, examples: li
         for i in kept:
             t, box, area = meta[i]
             views.append(View(ex.product_id, bool(ex.label), t, box, vecs[i].astype(np.float32), sharp[i],
-                              float(area), crops[i].copy()))
+                              float(area), crops[i].copy(), dict(ex.source)))
     return views
 
 

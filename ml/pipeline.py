@@ -345,10 +345,25 @@ def localize(video: str, catalog, comments: str | None = None,
 
 def save_curves(curves: ScoreCurves, path: str) -> None:
     """The curves file the evaluator reads: times, product_ids, fused, background (P(nothing),
-    when the scorer has it), m_<modality>."""
+    when the scorer has it), m_<modality>, step_s."""
     extra = {"background": curves.background} if curves.background is not None else {}
     np.savez_compressed(path, times=curves.times, product_ids=np.asarray(curves.product_ids),
-                        fused=curves.fused, **extra, **{f"m_{k}": v for k, v in curves.modalities.items()})
+                        fused=curves.fused, step_s=np.float64(curves.step_s), **extra,
+                        **{f"m_{k}": v for k, v in curves.modalities.items()})
 
 
-__all__ = ["PipelineOptions", "localize", "save_curves", "compute_features"]
+def load_score_curves(path: str) -> ScoreCurves:
+    """A ``save_curves`` file back as ``ScoreCurves`` (what ``ml.adapt.refit`` reads; files
+    written before step_s was stored get the median step of their times)."""
+    with np.load(path, allow_pickle=False) as z:
+        times = z["times"]
+        if "step_s" in z.files:
+            step = float(z["step_s"])
+        else:
+            step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
+        return ScoreCurves(times, step, [str(p) for p in z["product_ids"]],
+                           {k[2:]: z[k] for k in z.files if k.startswith("m_")}, z["fused"],
+                           z["background"] if "background" in z.files else None)
+
+
+__all__ = ["PipelineOptions", "localize", "save_curves", "load_score_curves", "compute_features"]

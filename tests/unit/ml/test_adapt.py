@@ -12,7 +12,7 @@ from ml.adapt import MIN_EXAMPLES, Example, ShopMemory, harvest_views, is_improv
 from ml.calibration import IntervalScorer
 from ml.catalog import load_catalog
 from ml.decode import iter_frames
-from ml.pipeline import localize
+from ml.pipeline import load_score_curves, localize, save_curves
 from ml.types import Evidence, ScoreCurves
 from ml.visual.analyzer import VisualAnalyzer, VisualOptions
 from tests import media
@@ -50,7 +50,7 @@ def test_harvest_views_returns_a_few_distinct_crops_from_inside_each_interval(sh
     assert {v.product_id for v in views} == {"BAN", "JUI"}
     for v in views:
         ex = next(e for e in examples if e.product_id == v.product_id)
-        assert ex.start_s <= v.t <= ex.end_s and v.positive == bool(ex.label)
+        assert ex.start_s <= v.t <= ex.end_s and v.positive == bool(ex.label) and v.source == {"video": "v"}
         assert v.vector.shape == (1280,) and v.vector.dtype == np.float32
         assert abs(float(np.linalg.norm(v.vector)) - 1.0) < 1e-4
         x0, y0, x1, y1 = v.box
@@ -103,6 +103,16 @@ def test_a_memory_of_another_shops_products_leaves_the_run_exactly_as_without_on
     assert np.array_equal(with_memory.curves.fused, plain.curves.fused)
     for m in plain.curves.modalities:
         assert np.array_equal(with_memory.curves.modalities[m], plain.curves.modalities[m])
+
+
+def test_a_jobs_saved_curves_come_back_for_a_refit(tmp_path):
+    curves = _curves(np.random.default_rng(2))
+    curves.step_s = 0.5
+    save_curves(curves, str(tmp_path / "curves.npz"))
+    back = load_score_curves(str(tmp_path / "curves.npz"))
+    assert back.step_s == 0.5 and back.product_ids == curves.product_ids
+    assert np.array_equal(back.fused, curves.fused) and np.array_equal(back.background, curves.background)
+    assert set(back.modalities) == {"visual"} and np.array_equal(back.modalities["visual"], curves.modalities["visual"])
 
 
 def test_an_empty_memory_changes_no_visual_score(shop):
