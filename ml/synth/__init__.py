@@ -17,8 +17,10 @@ from .episode import SYNTH_VERSION, generate_episode
 from .long import generate_long_episode
 from .longplan import LONG_VERSION, LongSettings, plan_long_episode
 from .sources import DataRootError, default_data_root, load_sources, product_id_of, split_of
-from .suite import EpisodeSpec, generate, long_suite, suite
+from .shop import SHOP_VERSION, ShopLook, draw_shop
+from .suite import EpisodeSpec, generate, long_suite, shop_suite, suite
 
 __all__ = ["SYNTH_VERSION", "LONG_VERSION", "generate_episode", "generate_long_episode", "generate",
            "plan_long_episode", "LongSettings", "DataRootError", "default_data_root", "load_sources",
-           "product_id_of", "split_of", "EpisodeSpec", "suite", "long_suite"]
+           "product_id_of", "split_of", "EpisodeSpec", "suite", "long_suite", "shop_suite", "SHOP_VERSION",
+           "ShopLook", "draw_shop"]

@@ -45,10 +45,12 @@ def _seed_int(*parts) -> int:
 
 
 class _Media:
-    """Per-episode image lookups: backgrounds of other items, clip frames (cached)."""
+    """Per-episode image lookups: backgrounds of other items, clip frames (cached); a shop's
+    backdrops, wall and lighting when the episode belongs to one."""
 
-    def __init__(self, sources: Sources, plan: Plan, split: str, w: int, h: int):
+    def __init__(self, sources: Sources, plan: Plan, split: str, w: int, h: int, shop=None):
         self.w, self.h = w, h
+        self.shop = shop
         cat = {it.item_id for it in plan.catalog}
         groc = [it for it in sources.items if it.kind == "instore"]
         self.bg_by_item = {it.item_id: [p for ps in it.video_images.values() for p in ps] for it in groc}
@@ -76,8 +78,19 @@ class _Media:
             self.clips[path] = (frames, fps / step)
         return self.clips[path]
 
+    def idle(self, rng) -> np.ndarray:
+        """The studio wall (the shop's own colours when there is a shop)."""
+        return render.idle_background(rng, self.w, self.h, self.shop.wall if self.shop else None)
+
+    def light(self, frame: np.ndarray) -> np.ndarray:
+        return self.shop.light(frame) if self.shop else frame
+
     def backdrop(self, rng, exclude: str = "") -> np.ndarray:
-        """Blurred real scene: an in-store photo of another item, or a retail clip frame."""
+        """Blurred real scene: an in-store photo of another item, or a retail clip frame; in a
+        shop, one of the studio's few backdrops."""
+        if self.shop is not None and self.shop.backdrops:
+            path = self.shop.backdrops[int(rng.integers(len(self.shop.backdrops)))]
+            return render.background(render.load_bgr(path), self.w, self.h, blur=rng.uniform(6, 10), dim=0.8)
         if self.clip_paths and rng.random() < 0.3:
             frames, _ = self.clip(self.clip_paths[int(rng.integers(len(self.clip_paths)))], self.h)
             if frames:
@@ -85,7 +98,7 @@ class _Media:
                                          blur=rng.uniform(6, 14), dim=rng.uniform(0.6, 0.95))
         items = [i for i in self.bg_items if i != exclude] or self.bg_items
         if not items:
-            return render.idle_background(rng, self.w, self.h)
+            return self.idle(rng)
         paths = self.bg_by_item[items[int(rng.integers(len(items)))]]
         img = render.load_bgr(paths[int(rng.integers(len(paths)))])
         return render.background(img, self.w, self.h, blur=rng.uniform(6, 14), dim=rng.uniform(0.6, 0.95))
@@ -158,12 +171,12 @@ def _shots_for(seg: Segment, seg_idx: int, base: int, media: _Media, split: str,
         elif seg.kind == "clip":
             frames, clip_fps = media.clip(seg.clip, h)
             clip_frames = frames
-            bg = render.background(frames[0], w, h, blur=12, dim=0.6) if frames else render.idle_background(rng, w, h)
+            bg = render.background(frames[0], w, h, blur=12, dim=0.6) if frames else media.idle(rng)
         elif seg.kind == "blank":  # long streams only: a black or plain transition frame
             bg = np.full((h, w, 3), int(rng.integers(0, 40)) if rng.random() < 0.7 else int(rng.integers(60, 200)),
                          np.uint8)
         else:
-            bg = render.idle_background(rng, w, h) if rng.random() < 0.5 else media.backdrop(rng)
+            bg = media.idle(rng) if rng.random() < 0.5 else media.backdrop(rng)
         if seg.caption:
             cap = render.caption_layer(seg.caption, w, rng, scale=h / 720)
             layers.append(render.Layer(cap, render.static(w / 2, h * rng.choice([0.86, 0.12]), 1.0)))
@@ -277,8 +290,13 @@ def _encode(out_path: str, wav_path: str, frames, size: tuple[int, int], render_
 def generate_episode(out_dir: str, seed: int, split: str = "test", difficulty: str = "medium",
                      domain: str = "mixed", duration_s: float = 120.0, size: tuple[int, int] = (1280, 720),
                      *, data_root: str | None = None, sources: Sources | None = None,
-                     fps: int = 25, render_fps: float = 10.0, preset: str = "veryfast") -> dict:
+                     fps: int = 25, render_fps: float = 10.0, preset: str = "veryfast",
+                     shop_seed: int | None = None) -> dict:
     """Write one episode into ``out_dir`` and return its paths.
+
+    ``shop_seed``: the episode is one of a shop's series (``ml.synth.shop``: the shop drawn from
+    this seed, the split and the domain gives the catalog, studio, lighting and voice; ``seed``
+    the episode's script). None: an ordinary episode, exactly as before shops existed.
 
     Returns {"dir", "video", "catalog", "comments", "truth", "meta"}; ``meta`` (episode.json)
     records the settings, the source item of every product id, the narration actually placed
@@ -298,15 +316,23 @@ def generate_episode(out_dir: str, seed: int, split: str = "test", difficulty: s
     t_start = time.time()
     sources = sources or load_sources(data_root)
     w, h = int(size[0]) // 2 * 2, int(size[1]) // 2 * 2
-    base = _seed_int(SYNTH_VERSION, seed, split, difficulty, domain, duration_s, w, h)
+    shop = None
+    if shop_seed is None:
+        base = _seed_int(SYNTH_VERSION, seed, split, difficulty, domain, duration_s, w, h)
+    else:
+        from .shop import SHOP_VERSION, draw_shop
+
+        shop = draw_shop(sources, np.random.default_rng(_seed_int("shop", SHOP_VERSION, shop_seed, split, domain)),
+                         f"shop{shop_seed}", split, domain)
+        base = _seed_int("shop", SHOP_VERSION, shop_seed, seed, split, difficulty, domain, duration_s, w, h)
     rng = np.random.default_rng(base)
     lv = LEVELS[difficulty]
-    plan = plan_episode(sources, rng, split, difficulty, domain, float(duration_s), render_fps)
+    plan = plan_episode(sources, rng, split, difficulty, domain, float(duration_s), render_fps, shop=shop)
 
     id_map = write_texts(plan, out_dir, base)
 
     wav, spoken = _narration(plan, float(duration_s), lv.snr_db, np.random.default_rng([base, 2]))
-    media = _Media(sources, plan, split, w, h)
+    media = _Media(sources, plan, split, w, h, shop)
     frames = _frames(plan, base, media, split, lv, int(round(duration_s * render_fps)), render_fps)
 
     video = os.path.join(out_dir, "video.mp4")
@@ -319,6 +345,9 @@ def generate_episode(out_dir: str, seed: int, split: str = "test", difficulty: s
             "domain": domain, "duration_s": float(duration_s), "size": [w, h], "fps": fps,
             "render_fps": render_fps, "data_root": sources.root, "catalog_size": len(plan.catalog),
             "products": id_map, "speech": spoken, "voice": plan.voice, "segments": segments_meta(plan),
+            **({"shop": {"seed": shop_seed, "id": shop.shop_id, "version": SHOP_VERSION,
+                         "core": [product_id_of(it.item_id) for it in shop.core],
+                         "gain": shop.gain, "brightness": shop.brightness}} if shop else {}),
             "generation_s": round(time.time() - t_start, 2)}
     return write_meta(out_dir, meta)
 
@@ -335,7 +364,7 @@ def _frames(plan: Plan, base: int, media: _Media, split: str, lv, n_frames: int,
             shots, si = _shots_for(plan.segments[seg_i], seg_i, base, media, split, lv.aug, lv.shot_s), 0
         while si < len(shots) - 1 and t >= shots[si].end_s - 1e-9:
             si += 1
-        yield _draw(shots[si], t)
+        yield media.light(_draw(shots[si], t))
 
 
 def segments_meta(plan: Plan) -> list[dict]:

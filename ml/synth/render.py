@@ -52,10 +52,14 @@ def background(img: np.ndarray, w: int, h: int, blur: float, dim: float = 0.75) 
     return cv2.convertScaleAbs(out, alpha=dim, beta=0)
 
 
-def idle_background(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
-    """A plain 'studio wall': vertical colour gradient with mild noise."""
-    c0 = rng.uniform(40, 200, 3)
-    c1 = np.clip(c0 + rng.uniform(-60, 60, 3), 0, 255)
+def idle_background(rng: np.random.Generator, w: int, h: int, colours=None) -> np.ndarray:
+    """A plain 'studio wall': vertical colour gradient with mild noise; ``colours`` (top,
+    bottom) BGR fixes the gradient (a shop's own wall), else it is drawn."""
+    if colours is None:
+        c0 = rng.uniform(40, 200, 3)
+        c1 = np.clip(c0 + rng.uniform(-60, 60, 3), 0, 255)
+    else:
+        c0, c1 = (np.asarray(c, np.float64) for c in colours)
     ramp = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
     img = (c0 * (1 - ramp) + c1 * ramp).astype(np.float32)
     img = np.broadcast_to(img, (h, w, 3)).copy()

@@ -144,12 +144,15 @@ def _price(rng) -> str:
 
 
 def plan_episode(sources: Sources, rng: np.random.Generator, split: str, difficulty: str,
-                 domain: str, duration_s: float, fps: float) -> Plan:
+                 domain: str, duration_s: float, fps: float, shop=None) -> Plan:
+    """``shop``: an ``ml.synth.shop.ShopLook``: the episode is one of that shop's series (its
+    catalog, bestsellers, props and voice); None: an episode with a catalog of its own."""
     lv = LEVELS[difficulty]
-    pool = sources.by_split(split, domain)
-    if not pool:
-        raise ValueError(f"no {domain} products in split {split!r} under {sources.root}")
-    others_same_split = [it for it in sources.in_split(split) if it not in pool]
+    if shop is None:
+        pool = sources.by_split(split, domain)
+        if not pool:
+            raise ValueError(f"no {domain} products in split {split!r} under {sources.root}")
+        others_same_split = [it for it in sources.in_split(split) if it not in pool]
 
     # ---- timeline of exhibitions and gaps
     segs: list[tuple[str, float, float]] = []
@@ -171,24 +174,13 @@ def plan_episode(sources: Sources, rng: np.random.Generator, split: str, difficu
     n_exh = sum(1 for s in segs if s[0] == "exhibit")
 
     # ---- products: exhibited, then the rest of the catalog from the same split
-    order = [pool[i] for i in rng.permutation(len(pool))]
-    n_distinct = min(len(order), n_exh if difficulty == "easy" else max(1, n_exh - int(n_exh * 0.15)))
-    exhibited = order[:n_distinct]
-    n_cat = int(rng.integers(20, 61))
-    rest = order[n_distinct:] + [others_same_split[i] for i in rng.permutation(len(others_same_split))]
-    catalog = exhibited + rest[:max(0, n_cat - n_distinct)]
-    cat_ids = {it.item_id for it in catalog}
-    non_catalog = [it for it in sources.in_split(split) if it.item_id not in cat_ids]
-    if not non_catalog:
-        non_catalog = [it for it in sources.items if it.item_id not in cat_ids]
-    shows = exhibited + [exhibited[i] for i in rng.integers(0, len(exhibited), max(0, n_exh - n_distinct))]
-    shows = [shows[i] for i in rng.permutation(len(shows))] if n_exh else []
-    # no immediate repeats: a product shown twice in a row would be one exhibition
-    for i in range(1, len(shows)):
-        if shows[i] is shows[i - 1]:
-            j = next((k for k in range(i + 1, len(shows)) if shows[k] is not shows[i - 1]), None)
-            if j is not None:
-                shows[i], shows[j] = shows[j], shows[i]
+    if shop is not None:
+        from .shop import pick_shows
+
+        catalog, non_catalog = list(shop.catalog), list(shop.props)
+        shows = pick_shows(shop, rng, n_exh)
+    else:
+        catalog, non_catalog, shows = _own_catalog(sources, rng, split, difficulty, pool, others_same_split, n_exh)
 
     segments: list[Segment] = []
     truth: list[dict] = []
@@ -235,9 +227,36 @@ def plan_episode(sources: Sources, rng: np.random.Generator, split: str, difficu
     comments += offtopic_comments(rng, lv, duration_s)
     comments.sort(key=lambda c: c[0])
 
-    voice = {"voice": str(rng.choice(["en-us", "en", "en-us+f3", "en+f2", "en-gb"])),
-             "speed": int(rng.integers(145, 176)), "pitch": int(rng.integers(35, 70))}
+    if shop is not None:
+        voice = dict(shop.voice)
+    else:
+        voice = {"voice": str(rng.choice(["en-us", "en", "en-us+f3", "en+f2", "en-gb"])),
+                 "speed": int(rng.integers(145, 176)), "pitch": int(rng.integers(35, 70))}
     return Plan(catalog, segments, lines, comments, truth, voice)
+
+
+def _own_catalog(sources: Sources, rng: np.random.Generator, split: str, difficulty: str, pool: list[SourceItem],
+                 others_same_split: list[SourceItem], n_exh: int):
+    """An episode's own catalog: (catalog, non-catalog items, the exhibited products in order)."""
+    order = [pool[i] for i in rng.permutation(len(pool))]
+    n_distinct = min(len(order), n_exh if difficulty == "easy" else max(1, n_exh - int(n_exh * 0.15)))
+    exhibited = order[:n_distinct]
+    n_cat = int(rng.integers(20, 61))
+    rest = order[n_distinct:] + [others_same_split[i] for i in rng.permutation(len(others_same_split))]
+    catalog = exhibited + rest[:max(0, n_cat - n_distinct)]
+    cat_ids = {it.item_id for it in catalog}
+    non_catalog = [it for it in sources.in_split(split) if it.item_id not in cat_ids]
+    if not non_catalog:
+        non_catalog = [it for it in sources.items if it.item_id not in cat_ids]
+    shows = exhibited + [exhibited[i] for i in rng.integers(0, len(exhibited), max(0, n_exh - n_distinct))]
+    shows = [shows[i] for i in rng.permutation(len(shows))] if n_exh else []
+    # no immediate repeats: a product shown twice in a row would be one exhibition
+    for i in range(1, len(shows)):
+        if shows[i] is shows[i - 1]:
+            j = next((k for k in range(i + 1, len(shows)) if shows[k] is not shows[i - 1]), None)
+            if j is not None:
+                shows[i], shows[j] = shows[j], shows[i]
+    return catalog, non_catalog, shows
 
 
 # --------------------------------------------------------------------------- pieces shared with

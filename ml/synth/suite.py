@@ -24,6 +24,7 @@ class EpisodeSpec:
     duration_s: float
     size: tuple[int, int]
     catalog_size: int = 0  # > 0: a long stream (ml.synth.long) with this many products
+    shop: int | None = None  # an episode of the shop drawn from this seed (ml.synth.shop)
 
     @property
     def long(self) -> bool:
@@ -31,8 +32,14 @@ class EpisodeSpec:
 
     def key(self, version: str | None = None) -> str:
         """Cache key: changes when the generator version or any setting changes. Short episodes
-        key on ``version`` (SYNTH_VERSION), long streams on LONG_VERSION."""
+        key on ``version`` (SYNTH_VERSION), long streams on LONG_VERSION, shop episodes on
+        SHOP_VERSION."""
         w, h = self.size
+        if self.shop is not None:
+            from .shop import SHOP_VERSION
+
+            return (f"shop{SHOP_VERSION}_{self.split}_sh{self.shop}_s{self.seed}_{self.domain}_{self.difficulty}_"
+                    f"{int(self.duration_s)}s_{w}x{h}")
         if self.long:
             return (f"long{LONG_VERSION}_{self.split}_s{self.seed}_{self.difficulty}_"
                     f"{int(self.duration_s)}s_{w}x{h}_c{self.catalog_size}")
@@ -76,6 +83,29 @@ def long_suite(count: int = 2, seed: int = 0, split: str = "test", duration_s: f
     return out
 
 
+SHOP_LOOKS = (("grocery", "medium"), ("fashion", "hard"), ("mixed", "medium"))  # (domain, difficulty), cycled
+
+
+def shop_suite(n_shops: int = 3, episodes: int = 6, seed: int = 0, split: str = "test",
+               durations: tuple[float, float] = (60.0, 120.0), size: tuple[int, int] = FULL_SIZE) -> list[list[EpisodeSpec]]:
+    """``n_shops`` series of ``episodes`` episodes each (issue 15's benchmark): one shop per
+    series (its catalog, studio, lighting and voice, ``ml.synth.shop``), (domain, difficulty)
+    cycling through ``SHOP_LOOKS``, durations drawn in ``durations`` and rounded to 10 s. The
+    series are in broadcast order: a reviewer corrects the first ones, later ones are measured."""
+    rng = np.random.default_rng([seed, 104729])
+    out = []
+    for s in range(n_shops):
+        dom, dif = SHOP_LOOKS[s % len(SHOP_LOOKS)]
+        shop = seed * 100 + s
+        series = []
+        for i in range(episodes):
+            dur = float(round(rng.uniform(*durations) / 10.0) * 10)
+            series.append(EpisodeSpec(f"{split}_shop{s}_{i:02d}_{dom}_{dif}", seed * 1000 + 700 + 10 * s + i, split,
+                                      dif, dom, dur, size, shop=shop))
+        out.append(series)
+    return out
+
+
 def generate(spec: EpisodeSpec, out_dir: str, data_root: str | None = None, sources=None, preset: str = "veryfast") -> dict:
     """Generate the episode of ``spec`` into ``out_dir``; returns its paths."""
     if spec.long:
@@ -86,4 +116,4 @@ def generate(spec: EpisodeSpec, out_dir: str, data_root: str | None = None, sour
     from .episode import generate_episode
 
     return generate_episode(out_dir, spec.seed, spec.split, spec.difficulty, spec.domain, spec.duration_s,
-                            spec.size, data_root=data_root, sources=sources, preset=preset)
+                            spec.size, data_root=data_root, sources=sources, preset=preset, shop_seed=spec.shop)

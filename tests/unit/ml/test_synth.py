@@ -215,3 +215,46 @@ def test_cli_refuses_a_long_stream_when_the_split_has_too_few_products(mini_root
     assert main(["--out", str(tmp_path / "o"), "--data", mini_root, "--count", "0", "--long", "1",
                  "--long-min", "2"]) == 2
     assert "160-product list needs more products than the split has" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- shops (issue 15)
+def test_a_shops_episodes_share_catalog_props_and_voice_and_mostly_show_its_bestsellers():
+    from ml.synth.shop import draw_shop
+
+    src = _fake_sources()
+    shop = draw_shop(src, np.random.default_rng(5), "shop5", "val", "mixed")
+    plans = [plan_episode(src, np.random.default_rng(seed), "val", "medium", "mixed", 240.0, 10.0, shop=shop)
+             for seed in range(4)]
+    assert all([it.item_id for it in p.catalog] == [it.item_id for it in shop.catalog] for p in plans)
+    assert all(p.voice == shop.voice for p in plans)
+    shown = [s.item for p in plans for s in p.segments if s.kind == "exhibit"]
+    assert all(it in shop.catalog for it in shown)
+    assert sum(it in shop.core for it in shown) / len(shown) > 0.5  # p_core = 0.75
+    others = {s.item.item_id for p in plans for s in p.segments if s.kind == "distractor"} | \
+        {s.overlay.item_id for p in plans for s in p.segments if s.overlay is not None}
+    assert others <= {it.item_id for it in shop.props}
+    assert len({tuple((s.kind, s.start_s) for s in p.segments) for p in plans}) == 4  # each its own script
+
+
+def test_shop_series_have_their_own_cache_keys_and_ordinary_episodes_keep_theirs():
+    from ml.synth import shop_suite
+
+    series = shop_suite(3, 6)
+    keys = [s.key() for ser in series for s in ser]
+    assert len(set(keys)) == 18 and all(k.startswith("shop") for k in keys)
+    assert all(len({s.shop for s in ser}) == 1 for ser in series) and len({ser[0].shop for ser in series}) == 3
+    assert all(60 <= s.duration_s <= 120 for ser in series for s in ser)
+    assert suite(1)[0].key() == "v1_test_s0_grocery_easy_180s_1280x720"  # unchanged by shops
+
+
+@needs_tools
+def test_two_episodes_of_one_shop_have_one_catalog_and_one_look(mini_root, tmp_path):
+    eps = [generate_episode(str(tmp_path / f"e{seed}"), seed=seed, split="test", difficulty="easy", domain="grocery",
+                            duration_s=8, size=(320, 180), data_root=mini_root, shop_seed=1) for seed in (0, 1)]
+    metas = [json.load(open(e["meta"])) for e in eps]
+    assert metas[0]["shop"] == metas[1]["shop"] and metas[0]["voice"] == metas[1]["voice"]
+    assert load_catalog(eps[0]["catalog"]).ids and \
+        sorted(load_catalog(eps[0]["catalog"]).ids) == sorted(load_catalog(eps[1]["catalog"]).ids)
+    plain = generate_episode(str(tmp_path / "plain"), seed=0, split="test", difficulty="easy", domain="grocery",
+                             duration_s=8, size=(320, 180), data_root=mini_root)
+    assert "shop" not in json.load(open(plain["meta"]))
