@@ -29,6 +29,12 @@ def _no_index_builds(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_learning(settings):
+    """Review changes schedule a harvest of the video (webapp.learning); only its tests want one."""
+    settings.SHOPFOCUS_LEARN_AUTO = False
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     """The API's rate-limit counters live in the cache: every test starts with none."""
     from django.core.cache import cache

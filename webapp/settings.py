@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "webapp.embeds",
     "webapp.live",
     "webapp.search",
+    "webapp.learning",
     "axes",
 ]
 
@@ -239,6 +240,12 @@ SHOPFOCUS_HEARTBEAT_TIMEOUT_S = float(os.environ.get("SHOPFOCUS_HEARTBEAT_TIMEOU
 # this many image vectors, an inverted file with 8-bit codes above.
 SHOPFOCUS_INDEX_AUTOBUILD = env_bool("SHOPFOCUS_INDEX_AUTOBUILD", True)
 SHOPFOCUS_INDEX_EXACT_BELOW = int(os.environ.get("SHOPFOCUS_INDEX_EXACT_BELOW", 50_000))
+# Learning from reviews (webapp.learning): a review change queues a harvest of the video's crops
+# SHOPFOCUS_LEARN_DELAY_S later (one per video however many edits come meanwhile), and a harvest
+# queues the shop's refit once it has ml.adapt.MIN_EXAMPLES new examples. 0: only the admin's actions.
+SHOPFOCUS_LEARN_AUTO = env_bool("SHOPFOCUS_LEARN_AUTO", True)
+SHOPFOCUS_LEARN_DELAY_S = float(os.environ.get("SHOPFOCUS_LEARN_DELAY_S", 60))
+SHOPFOCUS_LEARN_VIEWS_PER_INTERVAL = int(os.environ.get("SHOPFOCUS_LEARN_VIEWS_PER_INTERVAL", 3))
 SHOPFOCUS_JOB_MAX_ATTEMPTS = int(os.environ.get("SHOPFOCUS_JOB_MAX_ATTEMPTS", 2))
 # A job claimed this many times and still hitting database/broker errors is failed, not requeued.
 SHOPFOCUS_JOB_TRANSIENT_ATTEMPTS = int(os.environ.get("SHOPFOCUS_JOB_TRANSIENT_ATTEMPTS", 4))

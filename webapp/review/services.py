@@ -2,7 +2,11 @@
 
 Edits apply only the fields a person changed (``changes``), on top of the version they name: a
 stale version raises Conflict with the interval as it is now, so the client can re-apply just
-those fields on top of the other person's edit."""
+those fields on top of the other person's edit.
+
+Every change a person makes here also rewrites the interval's training example of its shop
+(``webapp.learning.services.record_example``: confirmed, rejected = hard negative, or none),
+in the same transaction; a deleted interval's example goes with it (CASCADE)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from django.db import transaction
 
 from webapp import csvsafe
 from webapp.catalog.models import Product
+from webapp.learning.services import record_example
 
 from .models import DEFAULT_THRESHOLD, Correction, Interval
 
@@ -149,8 +154,9 @@ def update_interval(interval_id: int, user, changes: dict, version: int) -> Inte
     if not n:
         raise Conflict(Interval.objects.filter(pk=iv.pk).first())
     iv.refresh_from_db()
-    Correction.objects.create(interval=iv, video=iv.video, user=_user(user), action=action,
-                              before=before, after=iv.snapshot())
+    correction = Correction.objects.create(interval=iv, video=iv.video, user=_user(user), action=action,
+                                           before=before, after=iv.snapshot())
+    record_example(iv, user, action, correction)
     return iv
 
 
@@ -169,8 +175,9 @@ def create_interval(video, user, product, start_s: float, end_s: float,
         raise EditError(f"status must be one of {', '.join(Interval.Status.values)}")
     iv = Interval.objects.create(video=video, product=product, start_s=start_s, end_s=end_s, score=1.0,
                                  status=status, origin=Interval.Origin.PERSON)
-    Correction.objects.create(interval=iv, video=video, user=_user(user), action=action,
-                              before=None, after=iv.snapshot())
+    correction = Correction.objects.create(interval=iv, video=video, user=_user(user), action=action,
+                                           before=None, after=iv.snapshot())
+    record_example(iv, user, action, correction)
     return iv
 
 
@@ -199,6 +206,7 @@ def split_interval(interval_id: int, user, at: float, version: int) -> tuple[Int
     second = create_interval(iv.video, user, iv.product, at, end, status=status, action=Correction.Action.SPLIT)
     Interval.objects.filter(pk=second.pk).update(score=iv.score, evidence=iv.evidence, origin=iv.origin, job=iv.job)
     second.refresh_from_db()
+    record_example(second, user, Correction.Action.SPLIT, second.corrections.first())  # now of the machine's job
     return first, second
 
 
