@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 from django.conf import settings
 
-from .storage import StorageFull, atomic_write_json, is_storage_full
+from .storage import StorageFull, atomic_write, atomic_write_json, is_storage_full
 
 MAX_CURVE_STEPS = 2000
 
@@ -49,10 +49,15 @@ def curves_json(curves, max_steps: int = MAX_CURVE_STEPS) -> dict:
     return out
 
 
-def write_artefacts(job, result) -> dict:
+def write_artefacts(job, result, memory=None) -> dict:
     """result.json, curves.json and one JSON file per key of the run's evidence
     (``ml.types.Evidence.to_json``: boxes, shots, tracklets, transcript, screen_text), each written
-    atomically; on a full disk the job's folder is removed whole and StorageFull raised."""
+    atomically; on a full disk the job's folder is removed whole and StorageFull raised.
+
+    Beside them, two .npz files for ``ml`` to read back: ``curves_npz``, the full-resolution
+    curves (``ml.pipeline.save_curves``; curves.json is max-pooled for the timeline, too lossy to
+    refit from), and ``memory``, the ``ml.adapt.ShopMemory`` the run was given (when it had one),
+    so the result can be reproduced."""
     rel_dir = f"{job.video.artefacts_dir()}/job{job.pk}"
     abs_dir = os.path.join(settings.MEDIA_ROOT, rel_dir)
     items = {"result": result.to_json()}
@@ -60,12 +65,22 @@ def write_artefacts(job, result) -> dict:
         items["curves"] = curves_json(result.curves)
     for key, value in (result.evidence.to_json() if result.evidence is not None else {}).items():
         items.setdefault(key, value)
+    binary = {}
+    if result.curves is not None:
+        from ml.pipeline import save_curves
+
+        binary["curves_npz"] = ("curves.npz", lambda path: save_curves(result.curves, path))
+    if memory is not None:
+        binary["memory"] = ("memory.npz", memory.save)
     written = {}
     try:
         os.makedirs(abs_dir, exist_ok=True)
         for name, data in items.items():
             atomic_write_json(os.path.join(abs_dir, f"{name}.json"), data)
             written[name] = f"{rel_dir}/{name}.json"
+        for name, (filename, write) in binary.items():
+            atomic_write(os.path.join(abs_dir, filename), write)
+            written[name] = f"{rel_dir}/{filename}"
     except OSError as e:
         shutil.rmtree(abs_dir, ignore_errors=True)
         if is_storage_full(e):

@@ -111,6 +111,9 @@ class Job(models.Model):
     threshold = models.FloatField(default=0.5, help_text="The result's calibrated operating point: proposals "
                                                           "scoring at least this are published by default.")
     artefacts = models.JSONField(default=dict, blank=True, help_text="name -> file path under MEDIA_ROOT")
+    memory_version = models.CharField(max_length=200, blank=True, help_text=(
+        "What the shop had learned from its reviews when this job ran (webapp.learning.services.shop_memory; "
+        "empty: nothing, the packaged model alone); the memory itself is the job's memory artefact."))
     attempts = models.PositiveIntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True,
@@ -153,8 +156,9 @@ class Job(models.Model):
         return elapsed * (1.0 - self.progress) / self.progress
 
     def load_artefact(self, name: str):
+        """A JSON artefact's data (None when there is none; the .npz ones are read by ml)."""
         rel = self.artefacts.get(name)
-        if not rel:
+        if not rel or not rel.endswith(".json"):
             return None
         path = os.path.join(settings.MEDIA_ROOT, rel)
         try:

@@ -112,6 +112,7 @@ def run_job(job_id: int, worker: str = "", handoff=None) -> Job | None:
         return job
     video = job.video
     localize = import_string(settings.SHOPFOCUS_LOCALIZE)
+    memory = with_fresh_connection(lambda: shop_memory_of(job))
     with tempfile.TemporaryDirectory(prefix=f"shopfocus-job{job_id}-") as workdir:
         from webapp.catalog.services import export_catalog_folder
 
@@ -121,23 +122,36 @@ def run_job(job_id: int, worker: str = "", handoff=None) -> Job | None:
         report("preparing", 0.0)
         try:
             with Heartbeat(job.pk):
-                result = localize(video.file.path, catalog_dir, comments=comments,
-                                  options=pipeline_options(job), progress=report)
+                # a shop that learned nothing runs exactly as before: no memory argument at all
+                result = localize(video.file.path, catalog_dir, comments=comments, options=pipeline_options(job),
+                                  progress=report, **({"memory": memory} if memory is not None else {}))
         except CancelledError:
             log.info("job %s stopped: cancelled", job_id)
             job.refresh_from_db()
             return job
-    with_fresh_connection(lambda: finish_job(job.pk, result))
+    with_fresh_connection(lambda: finish_job(job.pk, result, memory))
     job.refresh_from_db()
     return job
 
 
-def finish_job(job_id: int, result) -> bool:
-    """Store intervals and artefacts and mark SUCCEEDED, unless the job was cancelled meanwhile."""
+def shop_memory_of(job: Job):
+    """What the job's shop learned from its reviews (``webapp.learning``), recorded on the job as
+    ``memory_version``; None when nothing (then the run is exactly the packaged pipeline's)."""
+    from webapp.learning.services import shop_memory
+
+    memory, version = shop_memory(job.video.shop_id)
+    Job.objects.filter(pk=job.pk).update(memory_version=version)
+    job.memory_version = version
+    return memory
+
+
+def finish_job(job_id: int, result, memory=None) -> bool:
+    """Store intervals and artefacts (with the ``memory`` the run had) and mark SUCCEEDED,
+    unless the job was cancelled meanwhile."""
     from webapp.review.services import store_machine_intervals
 
     def store(job):
-        artefacts = write_artefacts(job, result)
+        artefacts = write_artefacts(job, result, memory)
         job.artefacts = artefacts
         stored = store_machine_intervals(job, result)
         return {"artefacts": artefacts,

@@ -23,20 +23,32 @@ def is_storage_full(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in FULL_ERRNOS
 
 
-def atomic_write_json(path: str, data) -> None:
-    """``json.dump`` to a temporary file beside ``path``, then rename it over ``path``."""
+def atomic_write(path: str, write) -> None:
+    """``write(tmp_path)`` writes a temporary file beside ``path`` (its name ends like ``path``'s,
+    so numpy adds no suffix), which is then renamed over ``path``."""
     folder = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    ext = os.path.splitext(path)[1]
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=f".tmp{ext}", dir=folder)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, separators=(",", ":"))
-            f.flush()
+        write(tmp)
+        with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_json(path: str, data) -> None:
+    """``json.dump`` to a temporary file beside ``path``, then rename it over ``path``."""
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, separators=(",", ":"))
+
+    atomic_write(path, write)
 
 
 def remove_quietly(path: str | None) -> None:
