@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from webapp.learning.admin import learn_now
+
 from .models import ApiToken, Membership, Shop
 
 
@@ -15,6 +17,7 @@ class ShopAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
     inlines = [MembershipInline]
+    actions = [learn_now]
 
 
 @admin.register(Membership)
