@@ -22,6 +22,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import tempfile
 
 import numpy as np
@@ -234,12 +235,17 @@ def harvest(harvest_id: int) -> Harvest | None:
         raise LearningError("this video has no finished run with boxes to cut crops from: run it first")
     if not video.file or not os.path.isfile(video.file.path):
         raise LearningError(f"the file of video {video.title!r} is missing: crops cannot be cut from it")
-    with tempfile.TemporaryDirectory(prefix=f"shopfocus-harvest{row.pk}-") as workdir:
-        from ml.catalog import load_catalog
+    from ml.catalog import load_catalog
+    from ml.errors import InputError
 
-        catalog = load_catalog(export_catalog_folder(video.shop, os.path.join(workdir, "catalog")))
-        views = harvest_views(video.file.path, _evidence(job), catalog, [e.to_ml() for e in examples],
-                              per_interval=settings.SHOPFOCUS_LEARN_VIEWS_PER_INTERVAL, embedder=embedder())
+    with tempfile.TemporaryDirectory(prefix=f"shopfocus-harvest{row.pk}-") as workdir:
+        try:
+            catalog = load_catalog(export_catalog_folder(video.shop, os.path.join(workdir, "catalog")))
+            views = harvest_views(video.file.path, _evidence(job), catalog, [e.to_ml() for e in examples],
+                                  per_interval=settings.SHOPFOCUS_LEARN_VIEWS_PER_INTERVAL, embedder=embedder())
+        except InputError as e:  # a broken file, an unreadable catalog: said with names, not paths
+            text = str(e).replace(video.file.path, f"video {video.title!r}")
+            raise LearningError(re.sub(r"(?:/[^/\s:]+)+/([^/\s:]+)", r"\1", text)) from e
     n = _store_views(row, examples, views)
     out = _finish(row, len(examples), n, f"{n} view(s) from {len(examples)} reviewed interval(s)")
     maybe_refit(row.shop_id)
