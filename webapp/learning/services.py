@@ -222,6 +222,7 @@ def harvest(harvest_id: int) -> Harvest | None:
 
     from webapp.catalog.services import export_catalog_folder
     from webapp.search.services import embedder
+    from webapp.videos.options import pipeline_options
 
     row = _claim(Harvest, harvest_id)
     if row is None:
@@ -241,8 +242,10 @@ def harvest(harvest_id: int) -> Harvest | None:
     with tempfile.TemporaryDirectory(prefix=f"shopfocus-harvest{row.pk}-") as workdir:
         try:
             catalog = load_catalog(export_catalog_folder(video.shop, os.path.join(workdir, "catalog")))
+            options = pipeline_options(job)  # the frames are decoded again as the run decoded them
             views = harvest_views(video.file.path, _evidence(job), catalog, [e.to_ml() for e in examples],
-                                  per_interval=settings.SHOPFOCUS_LEARN_VIEWS_PER_INTERVAL, embedder=embedder())
+                                  per_interval=settings.SHOPFOCUS_LEARN_VIEWS_PER_INTERVAL, embedder=embedder(),
+                                  fps=options.fps, max_side=options.max_side)
         except InputError as e:  # a broken file, an unreadable catalog: said with names, not paths
             text = str(e).replace(video.file.path, f"video {video.title!r}")
             raise LearningError(re.sub(r"(?:/[^/\s:]+)+/([^/\s:]+)", r"\1", text)) from e
@@ -353,7 +356,9 @@ def refit(refit_id: int) -> Refit | None:
     runs, n = training_runs(row.shop_id)
     if not runs:
         raise LearningError("the shop has no reviewed video with stored score curves yet")
-    result = fit(runs, base=base.scorer if base else None)
+    from webapp.videos.options import default_pipeline_options
+
+    result = fit(runs, base=base.scorer if base else None, options=default_pipeline_options())
     fields = dict(scorer=result.scorer, before=result.before, after=result.after, improved=bool(result.improved),
                   n_examples=n, n_videos=len(runs), n_train=result.n_train, n_held=result.n_held, base=base,
                   status=Refit.Status.SUCCEEDED, finished_at=timezone.now())

@@ -3,7 +3,6 @@ Every status change goes through ``lifecycle``; this module only does the work i
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import re
@@ -22,6 +21,7 @@ from .artefacts import write_artefacts
 from .comments import export_comments_csv
 from .db import CONNECTION_ERRORS, with_fresh_connection
 from .models import Job, Video
+from .options import default_pipeline_options, pipeline_options  # noqa: F401  (imported from here too)
 from .storage import StorageFull
 
 log = logging.getLogger(__name__)
@@ -75,26 +75,6 @@ class Heartbeat:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join(timeout=30)
-
-
-def default_pipeline_options():
-    """The options a job without options of its own runs with on this worker."""
-    return _options({})
-
-
-def pipeline_options(job: Job):
-    return _options(job.options or {})
-
-
-def _options(job_options: dict):
-    from ml.pipeline import PipelineOptions
-
-    known = {f.name for f in dataclasses.fields(PipelineOptions)}
-    # the worker's own defaults (a GPU worker: openai-whisper on cuda), then the job's options
-    opts = {k: v for k, v in {**settings.SHOPFOCUS_PIPELINE_DEFAULTS, **job_options}.items() if k in known}
-    if "modalities" in opts:
-        opts["modalities"] = tuple(opts["modalities"])
-    return PipelineOptions(**opts)
 
 
 def run_job(job_id: int, worker: str = "", handoff=None) -> Job | None:
