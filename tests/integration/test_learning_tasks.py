@@ -16,6 +16,7 @@ from tests import media
 from webapp.learning import services as learning
 from webapp.learning.models import Harvest, LearnedView, Refit, ShopExample
 from webapp.review import services as review
+from webapp.segments import tasks as segment_tasks  # noqa: F401  (registers the part and join tasks)
 from webapp.videos.ingest import create_video_from_path
 from webapp.videos.models import Job
 from webapp.videos.tasks import process_video
@@ -129,6 +130,21 @@ def test_the_next_job_runs_with_the_shops_memory_and_records_its_version(persona
     assert job.memory_version == version
     stored = ShopMemory.load(os.path.join(settings.MEDIA_ROOT, job.artefacts["memory"]))
     assert stored.version == version and len(stored) == len(memory) and stored.scorer is None
+
+
+def test_a_long_video_split_into_parts_gives_every_part_and_the_join_the_same_memory(
+        personas, tabletop, eager, settings):
+    review_in_full(tabletop, personas.reviewer)
+    learning.enqueue_harvest(tabletop.pk)
+    memory, version = learning.shop_memory(personas.shop.pk)
+
+    job = Job.objects.create(video=tabletop, options={"segment_s": 6.0, "segment_context_s": 1.0}, queue="cpu")
+    process_video.apply(args=[job.pk])  # eager: the parts, then the join, in this process
+
+    job.refresh_from_db()
+    assert job.status == "succeeded" and job.timings["segments"] == 2.0, job.message
+    assert job.memory_version == version
+    assert len(ShopMemory.load(os.path.join(settings.MEDIA_ROOT, job.artefacts["memory"]))) == len(memory)
 
 
 def packaged_scorer() -> dict:

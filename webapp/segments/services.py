@@ -45,7 +45,7 @@ from ml.segments import Segment, SegmentOptions, SegmentOutput, plan_segments
 from webapp.videos import lifecycle
 from webapp.videos.db import with_fresh_connection
 from webapp.videos.models import Job
-from webapp.videos.runner import pipeline_options
+from webapp.videos.runner import pipeline_options, shop_memory_of
 from webapp.videos.storage import StorageFull, is_storage_full
 
 from .models import JobSegment, SegmentPlan, clock
@@ -92,7 +92,20 @@ def _prepare_inputs(job: Job) -> None:
     os.makedirs(root)
     export_catalog_folder(job.video.shop, os.path.join(root, "catalog"))
     export_comments_csv(job.video, os.path.join(root, "comments.csv"))
+    memory = shop_memory_of(job)  # what the shop learned, once: every part runs with the same
+    if memory is not None:
+        memory.save(os.path.join(root, "memory.npz"))
     open(os.path.join(root, "inputs.done"), "w").close()
+
+
+def _memory(job_id: int):
+    """The job's shop memory as ``_prepare_inputs`` saved it (None: the shop had learned nothing)."""
+    path = os.path.join(work_dir(job_id), "memory.npz")
+    if not os.path.isfile(path):
+        return None
+    from ml.adapt import ShopMemory
+
+    return ShopMemory.load(path)
 
 
 def _send(name: str, args: list, queue: str, countdown: float | None = None) -> None:
@@ -279,7 +292,8 @@ def run(job_id: int, attempt: int, index: int, worker: str = "") -> str:
         try:
             with SegmentHeartbeat(row):
                 out = run_segment(video, load_catalog(os.path.join(root, "catalog")), events, pipeline_options(job),
-                                  segment, info.duration_s, info.has_audio, SegmentReporter(row))
+                                  segment, info.duration_s, info.has_audio, SegmentReporter(row),
+                                  memory=_memory(job_id))
         except CancelledError:
             log.info("job %s part %s stopped: the job or this attempt is over", job_id, index)
             return "cancelled"
@@ -339,9 +353,11 @@ def join(job_id: int, attempt: int) -> str:
         parts = [SegmentOutput.load(output_dir(job_id, r.index)) for r in rows]
         features, evidence = join_parts(parts)
         timings = {**summed_timings(parts), "join": time.perf_counter() - t0}
-        result = decide(job.video.file.path, rows[-1].keep_end_s, features, evidence, pipeline_options(job), timings)
+        memory = _memory(job_id)
+        result = decide(job.video.file.path, rows[-1].keep_end_s, features, evidence, pipeline_options(job), timings,
+                        memory=memory)
     result.timings_s["total"] = (timezone.now() - job.started_at).total_seconds() if job.started_at else 0.0
-    if with_fresh_connection(lambda: finish_job(job_id, result)):
+    if with_fresh_connection(lambda: finish_job(job_id, result, memory)):
         shutil.rmtree(work_dir(job_id), ignore_errors=True)
         return "finished"
     return "stood down"
