@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from webapp import filters
 from webapp.accounts.models import Shop
 from webapp.catalog.models import Product
+from webapp.learning import api as learning_api
 from webapp.review import api as review_api
 from webapp.search import api as search_api
 from webapp.videos import lifecycle
@@ -52,8 +53,8 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = ["id", "video", "status", "stage", "progress", "message", "timings", "attempts", "queue",
-                  "worker", "options", "created", "started_at", "finished_at", "heartbeat_at", "elapsed_s", "eta_s",
-                  "artefacts"]
+                  "worker", "options", "memory_version", "created", "started_at", "finished_at", "heartbeat_at",
+                  "elapsed_s", "eta_s", "artefacts"]
 
     def get_artefacts(self, job) -> list[str]:
         return sorted(job.artefacts)
@@ -165,6 +166,7 @@ router.register("videos", VideoViewSet, basename="video")
 router.register("jobs", JobViewSet, basename="job")
 review_api.register(router)  # intervals, per-video review reads and exports, corrections
 search_api.register(router)  # box search over the shop's product index
+learning_api.register(router)  # a shop's refits: versions, rollback, back to the packaged model
 
 
 def _api_auth_by_drf(patterns):

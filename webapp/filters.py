@@ -12,6 +12,7 @@ from django import forms
 from drf_spectacular.utils import extend_schema_field
 
 from webapp.catalog.models import Product
+from webapp.learning.models import Refit
 from webapp.review.models import Correction, Interval
 from webapp.videos.models import Job, Video
 
@@ -48,6 +49,12 @@ class ProductFilter(ShopFilterSet):
 class VideoFilter(ShopFilterSet):
     class Meta:
         model = Video
+        fields = ["shop"]
+
+
+class RefitFilter(ShopFilterSet):
+    class Meta:
+        model = Refit
         fields = ["shop"]
 
 
