@@ -174,6 +174,14 @@ def long_video(personas, catalog, tmp_path):
     return create_video_from_path(personas.shop, personas.seller, path, "Long shelf tour")
 
 
+@pytest.fixture(scope="session")
+def tabletop_path(media_dir):
+    """12 s of the three products on a table (BAN, OAT, JUI, 4 s each): crops can be cut from it."""
+    from tests import media
+
+    return media.make_tabletop_video(media_dir / "tabletop.mp4")
+
+
 def running_in_a_stage(job, stages=("vision", "speech", "text")):
     from webapp.videos.models import Job
 

@@ -12,7 +12,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from ml.adapt import MIN_EXAMPLES, ShopMemory
-from tests import media
+from tests.integration.reviewing import review_in_full
 from webapp.learning import services as learning
 from webapp.learning.models import Harvest, LearnedView, Refit, ShopExample
 from webapp.review import services as review
@@ -21,7 +21,6 @@ from webapp.videos.ingest import create_video_from_path
 from webapp.videos.models import Job
 from webapp.videos.tasks import process_video
 
-SCENES = {"BAN": (0.0, 4.0), "OAT": (4.0, 8.0), "JUI": (8.0, 12.0)}  # media.make_tabletop_video
 
 
 @pytest.fixture
@@ -31,11 +30,6 @@ def eager():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False
-
-
-@pytest.fixture(scope="session")
-def tabletop_path(media_dir):
-    return media.make_tabletop_video(media_dir / "tabletop.mp4")
 
 
 def run(video) -> Job:
@@ -51,22 +45,6 @@ def tabletop(personas, catalog, tabletop_path):
     video = create_video_from_path(personas.shop, personas.seller, tabletop_path, "Tabletop")
     run(video)
     return video
-
-
-def review_in_full(video, user):
-    """A reviewer accepts the machine's right intervals (adds the ones it missed), rejects its
-    wrong ones, and marks the two other products at each scene as rejected: 9 examples."""
-    covered = set()
-    for iv in list(video.intervals.select_related("product")):
-        a, b = SCENES[iv.product.product_id]
-        right = min(b, iv.end_s) - max(a, iv.start_s) >= 0.5 * (b - a)
-        review.update_interval(iv.pk, user, {"status": "accepted" if right else "rejected"}, iv.version)
-        covered |= {iv.product.product_id} if right else set()
-    for pid, (a, b) in SCENES.items():
-        if pid not in covered:
-            review.create_interval(video, user, pid, a, b)
-        for other in sorted(SCENES.keys() - {pid}):
-            review.create_interval(video, user, other, a, b, status="rejected")
 
 
 def test_a_job_keeps_its_full_resolution_curves_and_records_no_memory_when_nothing_was_learned(personas, tabletop):
@@ -103,20 +81,25 @@ def test_a_harvest_stores_crops_of_confirmed_and_rejected_intervals(personas, ta
     assert (again.status, again.n_views) == ("succeeded", 0) and LearnedView.objects.count() == len(views)
 
 
-def test_a_removed_view_stays_removed_when_its_interval_is_harvested_again(personas, tabletop, eager):
+def test_a_removed_view_stays_removed_when_its_interval_is_harvested_again(
+        personas, tabletop, eager, django_capture_on_commit_callbacks):
     review_in_full(tabletop, personas.reviewer)
     learning.enqueue_harvest(tabletop.pk)
     removed = LearnedView.objects.filter(positive=True).first()
     learning.remove_views(LearnedView.objects.filter(pk=removed.pk), personas.staff)
     iv = removed.example.interval
     review.update_interval(iv.pk, personas.reviewer, {"end_s": iv.end_s - 0.2}, iv.version)  # changed again
+    old = {v.pk: v.image.path for v in LearnedView.objects.filter(example=removed.example, active=True)}
 
-    learning.enqueue_harvest(tabletop.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        learning.enqueue_harvest(tabletop.pk)
 
     removed.refresh_from_db()
-    assert not removed.active  # kept, removed
+    assert not removed.active and os.path.isfile(removed.image.path)  # kept, removed
     again = LearnedView.objects.filter(example=removed.example, active=True)
     assert not any(abs(v.t - removed.t) < learning.REMOVED_NEAR_S for v in again)
+    assert not LearnedView.objects.filter(pk__in=old).exists()  # the stale crops went, files too
+    assert not any(os.path.exists(path) for path in old.values())
 
 
 def test_the_next_job_runs_with_the_shops_memory_and_records_its_version(personas, tabletop, eager, settings):

@@ -260,7 +260,10 @@ def _store_views(row: Harvest, examples: list[ShopExample], views) -> int:
     """Replace the examples' active views with ``views``; removed ones stay removed (and a new
     crop next to one is not added back)."""
     ids = [e.pk for e in examples]
-    LearnedView.objects.filter(example_id__in=ids, active=True).delete()
+    stale = LearnedView.objects.filter(example_id__in=ids, active=True)
+    files = [v.image.name for v in stale.only("image") if v.image]
+    stale.delete()
+    transaction.on_commit(lambda: [LearnedView.image.field.storage.delete(name) for name in files])
     removed: dict[tuple[int, bool], list[float]] = {}
     for product_id, positive, t in LearnedView.objects.filter(
             shop_id=row.shop_id, example__video_id=row.video_id, active=False).values_list("product_id", "positive", "t"):
