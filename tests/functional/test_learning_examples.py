@@ -99,3 +99,11 @@ def test_an_edit_through_the_api_makes_the_example(personas, processed):
 
 def test_machine_proposals_are_no_examples(personas, processed):
     assert processed.intervals.count() == 2 and not ShopExample.objects.exists()
+
+
+def test_the_review_page_says_what_the_shop_learned(personas, processed):
+    ban = by_product(processed, "BAN")
+    services.update_interval(ban.pk, personas.reviewer, {"status": "accepted"}, ban.version)
+    html = personas.client(personas.reviewer).get(f"/videos/{processed.pk}/review/").content.decode()
+    assert "1 example from this video" in html and "0 learned views and 0 negatives" in html
+    assert "the packaged model" in html

@@ -24,6 +24,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 
 from webapp.catalog.models import Product, ProductImage
 from webapp.embeds import services as embeds
+from webapp.learning import services as learning
 from webapp.videos.media import ranged_file_response
 from webapp.videos.models import Video
 
@@ -128,8 +129,11 @@ def timeline(request, pk):
         config["urls"]["job"] = reverse("videos:job_status", args=[job.pk])
     live = getattr(video, "live_session", None)  # webapp.live: the timeline grows while the stream runs
     config["live"] = bool(live and live.is_active)
+    learned = learning.summary(video.shop_id)  # a few counts: what reviews taught the shop so far
+    learned["video_examples"] = video.examples.count()
     return render(request, "review/timeline.html", {"video": video, "shop": video.shop, "config": config,
-                                                    "job": job, "threshold": threshold_of(video)})
+                                                    "job": job, "threshold": threshold_of(video),
+                                                    "learned": learned})
 
 
 @_media_view
