@@ -207,8 +207,11 @@ def _jpeg(image: np.ndarray) -> bytes:
 
 
 def _owner(view, examples: list[ShopExample]) -> ShopExample | None:
-    """The example a crop comes from: same product and sign, ``t`` inside it."""
-    for e in examples:
+    """The example a crop comes from: the one its ``source`` names, inside whose times it lies
+    (same product and sign) — never a crop from outside the example."""
+    by_interval = {e.interval_id: e for e in examples}
+    named = by_interval.get((getattr(view, "source", None) or {}).get("interval"))
+    for e in [named] if named is not None else examples:
         if (e.product.product_id == view.product_id and e.positive == bool(view.positive)
                 and e.start_s - 1e-6 <= view.t <= e.end_s + 1e-6):
             return e
@@ -311,20 +314,9 @@ def curves_of(job):
     path = os.path.join(settings.MEDIA_ROOT, rel) if rel else None
     if not path or not os.path.isfile(path):
         return None
-    return load_curves(path)
+    from ml.pipeline import load_score_curves
 
-
-def load_curves(path: str):
-    """``ml.pipeline.save_curves``'s file back as ScoreCurves (the step is the times' spacing)."""
-    from ml.eval import load_curves as load_arrays
-    from ml.types import ScoreCurves
-
-    d = load_arrays(path)
-    times = np.asarray(d["times"], np.float64)
-    step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
-    return ScoreCurves(times=times, step_s=step, product_ids=[str(p) for p in d["product_ids"]],
-                       modalities={k[2:]: v for k, v in d.items() if k.startswith("m_")}, fused=d["fused"],
-                       background=d.get("background"))
+    return load_score_curves(path)
 
 
 def training_runs(shop_id: int) -> tuple[list, int]:
