@@ -36,14 +36,19 @@ def _localize(args) -> int:
                               visual_mode=args.visual_mode, fusion=args.fusion, asr_backend=args.asr_backend,
                               extra_visual=tuple(m.strip() for m in (args.extra_visual or "").split(",") if m.strip()),
                               asr_checkpoint=args.asr_checkpoint or "", device=args.device, step_s=args.step)
+    memory = None
+    if args.memory:
+        from .adapt import ShopMemory
+
+        memory = ShopMemory.load(args.memory)
     if args.follow:
         from .streaming import follow
 
         follow(args.video, args.catalog, args.out, comments=args.comments, options=options,
-               idle_timeout_s=args.idle_timeout)
+               idle_timeout_s=args.idle_timeout, memory=memory)
         return 0
     result = localize(args.video, args.catalog, comments=args.comments, options=options,
-                      progress=_progress_bar(not args.quiet), features_out=args.features)
+                      progress=_progress_bar(not args.quiet), features_out=args.features, memory=memory)
     result.dump(args.out)
     if args.curves:
         save_curves(result.curves, args.curves)
@@ -87,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--evidence", help="also write the evidence: boxes, shots, tracklets, transcript, screen text (.json)")
     p.add_argument("--follow", action="store_true", help="follow a growing file or stream; emit intervals as they close")
     p.add_argument("--idle-timeout", type=float, default=30.0, help="with --follow: stop after this long without new data")
+    p.add_argument("--memory", help="a shop's learned views and refit (ml.adapt.ShopMemory .npz)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_localize)
 

@@ -3,6 +3,7 @@ and juice against the shop's catalog photos; the 12 s narrated clip for the whol
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -92,17 +93,25 @@ def test_a_negative_view_lowers_the_wrongly_given_product_and_nothing_else(shop)
     assert np.array_equal(learned.image_scores[:, others], plain.image_scores[:, others])
 
 
-def test_a_memory_of_another_shops_products_leaves_the_run_exactly_as_without_one():
+def test_a_memory_of_another_shops_products_leaves_the_run_exactly_as_without_one(tmp_path):
+    from ml.cli import main
+    from ml.eval import load_curves
+
     rng = np.random.default_rng(0)
     v = rng.normal(size=(4, 1280)).astype(np.float32)
-    foreign = ShopMemory(v / np.linalg.norm(v, axis=1, keepdims=True), ["X1", "X1", "X2", "X2"],
-                         np.array([True, False, True, False]))
-    plain, with_memory = localize(CLIP, CLIP_CATALOG), localize(CLIP, CLIP_CATALOG, memory=foreign)
-    assert [iv.to_dict() for iv in with_memory.intervals] == [iv.to_dict() for iv in plain.intervals]
-    assert [iv.to_dict() for iv in with_memory.candidates] == [iv.to_dict() for iv in plain.candidates]
-    assert np.array_equal(with_memory.curves.fused, plain.curves.fused)
+    ShopMemory(v / np.linalg.norm(v, axis=1, keepdims=True), ["X1", "X1", "X2", "X2"],
+               np.array([True, False, True, False])).save(str(tmp_path / "other_shop.npz"))
+    plain = localize(CLIP, CLIP_CATALOG)
+    assert main(["localize", "--video", CLIP, "--catalog", CLIP_CATALOG, "--out", str(tmp_path / "r.json"),
+                 "--curves", str(tmp_path / "c.npz"), "--memory", str(tmp_path / "other_shop.npz"), "--quiet"]) == 0
+    with open(tmp_path / "r.json") as f:
+        with_memory = json.load(f)
+    assert with_memory["intervals"] == [iv.to_dict() for iv in plain.intervals]
+    assert with_memory["candidates"] == [iv.to_dict() for iv in plain.candidates]
+    curves = load_curves(str(tmp_path / "c.npz"))
+    assert np.array_equal(curves["fused"], plain.curves.fused)
     for m in plain.curves.modalities:
-        assert np.array_equal(with_memory.curves.modalities[m], plain.curves.modalities[m])
+        assert np.array_equal(curves[f"m_{m}"], plain.curves.modalities[m])
 
 
 def test_a_jobs_saved_curves_come_back_for_a_refit(tmp_path):
