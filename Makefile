@@ -11,7 +11,7 @@ DEBIAN_PACKAGES := ffmpeg espeak-ng sox chromium chromium-driver redis-server ng
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: all install system-deps redis run worker test test-fast bench bench-quick bench-memory bench-index train train-seed clean-var
+.PHONY: all install system-deps redis run worker test test-fast bench bench-quick bench-memory bench-index bench-adapt train train-seed clean-var
 
 all: install
 
@@ -74,6 +74,12 @@ bench-quick: install
 # Peak RSS and real-time factor of a 10, 60 and 240 minute stream (part of `make bench`, long).
 bench-memory: install
 	$(PYTHON) bench/run.py --memory-curve $(BENCH_ARGS)
+
+# Learning from corrections (issue 15): 3 shops x 6 episodes of 60-120 s, a simulated reviewer corrects the
+# first K = 0, 1, 2, 4 episodes, the last 2 of each shop are measured without and with the shop's memory
+# -> bench/results/adapt.{json,md,png}.
+bench-adapt: install
+	$(PYTHON) bench/adapt_curve.py $(ADAPT_ARGS)
 
 # A shop's product index at 1M products (generated vectors): build time, bytes, query p50/p99,
 # recall@10 against exact search -> bench/results/index.{json,md} (~30 min here; not in `make bench`).

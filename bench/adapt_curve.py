@@ -49,11 +49,12 @@ METRICS = (("f1@0.5", "F1@0.5"), ("now_showing_accuracy", "now-showing"), ("R@1"
 
 
 def code_version() -> str:
-    """Hash of what a run depends on: ml/ sources and models."""
+    """Hash of what a run depends on: ml/ sources and models, but ml/adapt.py, which a run reads
+    only through its memory (whose contents are the other half of a run's key)."""
     h = hashlib.sha1()
     for root, _, files in sorted(os.walk(os.path.join(REPO, "ml"))):
         for f in sorted(files):
-            if f.endswith((".py", ".json", ".pt")):
+            if f.endswith((".py", ".json", ".pt")) and os.path.join(root, f) != os.path.join(REPO, "ml", "adapt.py"):
                 with open(os.path.join(root, f), "rb") as fh:
                     h.update(f.encode() + fh.read())
     return h.hexdigest()[:12]

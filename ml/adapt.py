@@ -8,11 +8,11 @@
 An **example** is one reviewed interval: confirmed (accepted, edited, relabelled, merged, added:
 ``label`` 1) or rejected (``label`` 0, a hard negative of the product it was wrongly given).
 
-**Appearance memory** (``ShopMemory``): crops of confirmed intervals are extra views of their
-product in the run's visual index (``ml.visual.analyzer``: Vis.Img and Vis.Trk both see them);
-crops of rejected intervals are negative views: a crop closer to a negative view of p than to
-p's best positive view has p's score lowered by the difference
-(``ml.visual.analyzer.negative_penalty``). Rows of products outside a run's catalog are ignored,
+**Appearance memory** (``ShopMemory``): crops of confirmed intervals are views of their product,
+crops of rejected intervals negative views of the product they were wrongly given; the run's
+visual scores (Vis.Img and Vis.Trk) move by how much nearer a crop is to p's views than to the
+other views (``ml.visual.analyzer.view_adjustment``: a crop nearer a negative view of p than to
+every positive view loses p the difference). Rows of products outside a run's catalog are ignored,
 and ``memory=None`` is the packaged behaviour exactly.
 
 **Refit** (``refit``): the calibrated interval scorer (``ml.calibration.IntervalScorer``) is
@@ -53,6 +53,9 @@ _PRIOR_SCALE = 10.0  # the prior logit column is scaled up so its coefficient is
 DEDUPE_COS = 0.95  # two crops closer than this are one view
 SIM_MARGIN = 0.1  # crops within this cosine of an interval's best match to the product are candidates
 MAX_FRAMES = 12  # frames decoded per reviewed interval (evenly spread over its sampled frames)
+IMPOSTOR_FRAMES = 40  # frames over the whole video whose crops set each view's threshold
+MIN_THRESHOLD = 0.8  # a view never counts below this cosine (video crops of one studio reach it)
+DEFAULT_THRESHOLD = 1.0  # a view without impostors to measure against: no effect
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,9 @@ class View:
     space (the packaged image embedder); ``box`` xyxy in pixels of the decoded frame; ``area``
     its share of the frame; ``sharpness`` the variance of the Laplacian of its grey image;
     ``image`` the RGB crop (for storing and the admin), or None; ``source`` the example's
-    provenance (which reviewed interval it came from)."""
+    provenance (which reviewed interval it came from); ``threshold`` the cosine above which a crop
+    counts as this view (the most any crop of the video outside the example reaches: the
+    studio, captions and other products look alike at the level of raw cosines)."""
 
     product_id: str
     positive: bool
@@ -94,6 +99,7 @@ class View:
     area: float
     image: np.ndarray | None = None
     source: dict = field(default_factory=dict)
+    threshold: float = DEFAULT_THRESHOLD
 
 
 def _sharpness(rgb: np.ndarray) -> float:
@@ -114,19 +120,22 @@ def harvest_views(video: str, evidence: Evidence, catalog: Catalog, examples: li
                   per_interval: int = 3, embedder=None, fps: float = 1.0, max_side: int = 640) -> list[View]:
     """Crops of the reviewed intervals. For each example, the frames the run sampled inside
     [start, end] (``fps`` and ``max_side`` as the run decoded them: ``PipelineOptions``; at most
-    ``MAX_FRAMES``, evenly spread) are decoded again; their candidate boxes are the run's tracked
-    boxes at that frame (``evidence.boxes``) and the centre crop (which the analyzer scores too,
-    but ``Evidence.boxes`` leaves out as it carries no location). They are embedded with the
-    packaged image embedder; crops within ``SIM_MARGIN`` of the interval's best cosine to the
-    product's catalog vectors are kept, deduplicated (cosine > ``DEDUPE_COS``) in order of
-    sharpness x area, and the first ``per_interval`` returned.
+    ``MAX_FRAMES``, evenly spread) are decoded again; the candidate boxes are the run's tracked
+    boxes there (``evidence.boxes``), or, for an example without any, the centre crop the
+    analyzer also scores (``Evidence.boxes`` leaves it out as it carries no location; where boxes
+    exist it is mostly the studio around the product, and a view of the studio matches every
+    product shown in it). Crops are embedded with the packaged image embedder; those within
+    ``SIM_MARGIN`` of the example's best cosine to the product's catalog vectors are candidates.
+    (A view shares the studio, the caption band and the lighting with every other crop of the
+    shop: ``ml.visual.analyzer.view_adjustment`` therefore compares views with views.) The rest are deduplicated (cosine > ``DEDUPE_COS``) in
+    order of sharpness x area, and the first ``per_interval`` returned.
 
     A rejected example's frames inside a confirmed example of the same product are skipped (a
     rejected interval that overlaps a shown one must not make the product its own negative).
     Examples of products outside ``catalog`` give nothing."""
     import math
 
-    from .decode import iter_frames
+    from .decode import iter_frames, probe
     from .structuring.proposals import ProposalOptions
     from .structuring.tracking import crop_box
     from .visual.embedder import ImageEmbedder, embed_catalog
@@ -142,40 +151,51 @@ def harvest_views(video: str, evidence: Evidence, catalog: Catalog, examples: li
         if e.label:
             confirmed.setdefault(e.product_id, []).append((e.start_s, e.end_s))
     c = (1.0 - ProposalOptions().centre_frac) / 2
-    centre = np.array([[c, c, 1.0 - c, 1.0 - c]])
+    fixed = np.array([[0.0, 0.0, 1.0, 1.0], [c, c, 1.0 - c, 1.0 - c]])  # the analyzer's frame proposals
     boxes = evidence.boxes
     tol = 0.25 / fps
-    views: list[View] = []
-    for ex in examples:
-        a = math.ceil(ex.start_s * fps - 1e-6) / fps  # on the run's sampling grid
-        n = int(math.floor((ex.end_s - a) * fps + 1e-6)) + 1
-        if n < 1:
-            continue
-        every = max(1, math.ceil(n / MAX_FRAMES))
-        skip = confirmed.get(ex.product_id, []) if not ex.label else []
+
+    def crops_of(start_s: float, end_s: float, max_frames: int, keep=lambda t: True):
+        """(crops, [(t, box, area)]) of the run's sampled frames in [start_s, end_s]."""
+        a = math.ceil(start_s * fps - 1e-6) / fps  # on the run's sampling grid
+        n = int(math.floor((end_s - a) * fps + 1e-6)) + 1
         crops, meta = [], []
-        for k, frame in enumerate(iter_frames(video, fps=fps, start_s=a, end_s=ex.end_s, max_side=max_side)):
-            if k % every or not ex.start_s <= frame.t <= ex.end_s or (skip and _inside(np.array([frame.t]), skip)[0]):
+        if n < 1:
+            return crops, meta
+        every = max(1, math.ceil(n / max_frames))
+        for k, frame in enumerate(iter_frames(video, fps=fps, start_s=a, end_s=end_s, max_side=max_side)):
+            if k % every or not start_s <= frame.t <= end_s or not keep(frame.t):
                 continue
             h, w = frame.image.shape[:2]
             near = np.abs(boxes.t - frame.t) <= tol
-            for xyxy in np.vstack([boxes.xyxy[near].reshape(-1, 4), centre]):
+            for xyxy in np.vstack([boxes.xyxy[near].reshape(-1, 4), fixed]):
                 box = tuple(float(v) for v in np.asarray(xyxy, np.float64) * [w, h, w, h])
                 crop = crop_box(frame.image, box)
-                if crop.shape[0] < 8 or crop.shape[1] < 8:
-                    continue
-                crops.append(np.ascontiguousarray(crop))
-                meta.append((float(frame.t), box, (box[2] - box[0]) * (box[3] - box[1]) / float(w * h)))
+                if crop.shape[0] >= 8 and crop.shape[1] >= 8:
+                    crops.append(np.ascontiguousarray(crop))
+                    meta.append((float(frame.t), box, (box[2] - box[0]) * (box[3] - box[1]) / float(w * h)))
+        return crops, meta
+
+    # impostors: crops spread over the whole video, for each view's threshold
+    imp_crops, imp_meta = crops_of(0.0, probe(video).duration_s, IMPOSTOR_FRAMES)
+    imp_vecs = embedder.embed(imp_crops) if imp_crops else np.zeros((0, cat_vecs.shape[1]), np.float32)
+    imp_t = np.array([m[0] for m in imp_meta])
+    views: list[View] = []
+    for ex in examples:
+        skip = confirmed.get(ex.product_id, []) if not ex.label else []
+        crops, meta = crops_of(ex.start_s, ex.end_s, MAX_FRAMES, lambda t: not (skip and _inside(np.array([t]), skip)[0]))
         if not crops:
             continue
         vecs = embedder.embed(crops)
-        j = ids.index(ex.product_id)
-        sim = (vecs @ cat_vecs[cat_owner == j].T).max(axis=1)
-        cand = np.flatnonzero(sim >= sim.max() - SIM_MARGIN)
-        sharp = {int(i): _sharpness(crops[i]) for i in cand}
-        order = sorted(cand.tolist(), key=lambda i: -sharp[i] * meta[i][2])
+        sim = (vecs @ cat_vecs[cat_owner == ids.index(ex.product_id)].T).max(axis=1)
+        idx = np.flatnonzero(sim >= sim.max() - SIM_MARGIN)
+        # what the view must not be mistaken for: the video outside this example (and, for a
+        # confirmed one, outside every confirmed interval of its product)
+        away = ~_inside(imp_t, [(ex.start_s, ex.end_s)] + (confirmed.get(ex.product_id, []) if ex.label else []))
+        against = imp_vecs[away]
+        sharp = {int(i): _sharpness(crops[i]) for i in idx}
         kept: list[int] = []
-        for i in order:
+        for i in sorted(sharp, key=lambda i: -sharp[i] * meta[i][2]):
             if any(float(vecs[i] @ vecs[k]) > DEDUPE_COS for k in kept):
                 continue
             kept.append(i)
@@ -183,8 +203,9 @@ def harvest_views(video: str, evidence: Evidence, catalog: Catalog, examples: li
                 break
         for i in kept:
             t, box, area = meta[i]
+            thr = float((against @ vecs[i]).max()) if len(against) else DEFAULT_THRESHOLD
             views.append(View(ex.product_id, bool(ex.label), t, box, vecs[i].astype(np.float32), sharp[i],
-                              float(area), crops[i].copy(), dict(ex.source)))
+                              float(area), crops[i].copy(), dict(ex.source), max(thr, MIN_THRESHOLD)))
     return views
 
 
@@ -200,6 +221,7 @@ class ShopMemory:
     positive: np.ndarray
     scorer: dict | None = None
     version: str = ""
+    thresholds: np.ndarray | None = None  # (V,) each view's ``View.threshold``; None: DEFAULT_THRESHOLD
 
     def __post_init__(self):
         self.vectors = np.asarray(self.vectors, np.float32)
@@ -208,7 +230,9 @@ class ShopMemory:
                 else np.zeros((len(self.product_ids), 0), np.float32)
         self.product_ids = [str(p) for p in self.product_ids]
         self.positive = np.asarray(self.positive, bool).reshape(-1)
-        if not (len(self.vectors) == len(self.product_ids) == len(self.positive)):
+        self.thresholds = (np.full(len(self.product_ids), DEFAULT_THRESHOLD, np.float32) if self.thresholds is None
+                           else np.asarray(self.thresholds, np.float32).reshape(-1))
+        if not (len(self.vectors) == len(self.product_ids) == len(self.positive) == len(self.thresholds)):
             raise ValueError(f"vectors {self.vectors.shape}, product_ids ({len(self.product_ids)}) and "
                              f"positive {self.positive.shape} do not align")
 
@@ -220,18 +244,17 @@ class ShopMemory:
         if not views:
             return cls(np.zeros((0, 0), np.float32), [], np.zeros(0, bool), scorer, version)
         return cls(np.stack([np.asarray(v.vector, np.float32) for v in views]), [v.product_id for v in views],
-                   np.array([bool(v.positive) for v in views]), scorer, version)
+                   np.array([bool(v.positive) for v in views]), scorer, version,
+                   np.array([float(v.threshold) for v in views], np.float32))
 
-    def rows_for(self, product_ids: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(positive vectors, their product positions in ``product_ids``, negative vectors, their
-        positions); rows of other products are left out."""
+    def views_for(self, product_ids: list[str]) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
+        """((vectors, product positions in ``product_ids``, thresholds) of the positive views,
+        the same of the negative views); rows of other products are left out."""
         pos = {p: i for i, p in enumerate(product_ids)}
         owner = np.array([pos.get(p, -1) for p in self.product_ids], np.int64)
         known = owner >= 0
-        out = []
-        for keep in (known & self.positive, known & ~self.positive):
-            out += [self.vectors[keep], owner[keep]]
-        return tuple(out)
+        return tuple((self.vectors[keep], owner[keep], self.thresholds[keep])
+                     for keep in (known & self.positive, known & ~self.positive))
 
     def interval_scorer(self):
         from .calibration import IntervalScorer
@@ -248,7 +271,7 @@ class ShopMemory:
         meta = json.dumps({"scorer": self.scorer, "version": self.version})
         buf = io.BytesIO()
         np.savez_compressed(buf, vectors=self.vectors, product_ids=np.asarray(self.product_ids, dtype=str),
-                            positive=self.positive, meta=np.asarray(meta))
+                            positive=self.positive, thresholds=self.thresholds, meta=np.asarray(meta))
         with open(path, "wb") as f:
             f.write(buf.getvalue())
 
@@ -257,7 +280,7 @@ class ShopMemory:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             return cls(z["vectors"], [str(p) for p in z["product_ids"]], z["positive"], meta.get("scorer"),
-                       str(meta.get("version", "")))
+                       str(meta.get("version", "")), z["thresholds"] if "thresholds" in z.files else None)
 
 
 # --------------------------------------------------------------------------- refit

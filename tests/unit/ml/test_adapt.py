@@ -135,14 +135,16 @@ def test_shop_memory_survives_save_and_load(tmp_path):
     scorer = {"C": 1.0, "threshold": 0.5, "names": ["a"], "coef": [0.5], "intercept": 0.1, "mean": [0.0],
               "scale": [1.0], "platt": [1.0, 0.0]}
     v = np.eye(3, 8, dtype=np.float32)
-    mem = ShopMemory(v, ["A", "B", "A"], np.array([True, True, False]), scorer, "shop-7 refit 3")
+    mem = ShopMemory(v, ["A", "B", "A"], np.array([True, True, False]), scorer, "shop-7 refit 3",
+                     np.array([0.85, 0.9, 0.95]))
     path = str(tmp_path / "memory.npz")
     mem.save(path)
     back = ShopMemory.load(path)
     assert os.path.isfile(path) and back.version == "shop-7 refit 3" and back.scorer == scorer
     assert back.product_ids == ["A", "B", "A"] and back.positive.tolist() == [True, True, False]
     assert np.array_equal(back.vectors, v) and back.vectors.dtype == np.float32
-    pos_v, pos_o, neg_v, neg_o = back.rows_for(["B", "A", "C"])
+    assert back.thresholds.tolist() == pytest.approx([0.85, 0.9, 0.95])
+    (pos_v, pos_o, pos_t), (neg_v, neg_o, neg_t) = back.views_for(["B", "A", "C"])
     assert pos_o.tolist() == [1, 0] and neg_o.tolist() == [1] and np.array_equal(neg_v, v[2:])
 
 
