@@ -235,7 +235,7 @@ def markdown(report: dict) -> str:
         cells = [f"{f(r['without']['per_shop'][s]['f1@0.5'])} -> {f(r['views+refit']['per_shop'][s]['f1@0.5'])}"
                  for s in shops]
         lines.append(f"| {r['K']} | " + " | ".join(cells) + " |")
-    lines += ["", f"`ml.adapt.MIN_EXAMPLES` = {report['min_examples']}.", ""]
+    lines += ["", f"`ml.adapt.MIN_EXAMPLES` = {report['min_examples']} in this run.", ""]
     return "\n".join(lines)
 
 
@@ -256,6 +256,7 @@ def plot(report: dict, path: str) -> str:
         ax.set_xlabel("K (corrected episodes)")
         ax.set_ylabel(f"{label} (%)")
         ax.set_xticks(ks)
+        ax.set_ylim(50, 101)  # a full scale: differences of one interval stay one interval
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(f"Learning from corrections: {report['n_shops']} shops, next {report['n_eval']} episodes each", fontsize=9)
