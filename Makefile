@@ -67,6 +67,7 @@ test-fast: install
 # ---------------------------------------------------------------- benchmark and training
 bench: install
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
+	$(PYTHON) bench/adapt_curve.py $(ADAPT_ARGS)
 
 bench-quick: install
 	$(PYTHON) bench/run.py --quick $(BENCH_ARGS)
