@@ -1,7 +1,8 @@
 """An admin sees a product's learned views on its admin page (thumbnails, where each comes
 from) and removes any: unticking "active" on the product page or the "remove" action. A removed
-view is not in the shop's next run's memory; another shop's product with the same photos and id
-shows none of them."""
+view is not in the shop's next run's memory. Each view's threshold (measured at harvest) is shown
+read-only and is the memory's. Another shop's product with the same photos and id shows none of
+them."""
 
 from html.parser import HTMLParser
 
@@ -67,12 +68,13 @@ def crop_jpeg(photo: str = "Banana__iconic.jpg") -> bytes:
         return buf.getvalue()
 
 
-def learned_view(example, t: float, positive: bool = True) -> LearnedView:
-    """A stored view as the harvest task writes it (the crop a real photo, a unit vector)."""
+def learned_view(example, t: float, positive: bool = True, threshold: float | None = 0.875) -> LearnedView:
+    """A stored view as the harvest task writes it (the crop a real photo, a unit vector, the
+    threshold measured at harvest; None: a view stored before thresholds were, the default)."""
     v = np.random.default_rng(int(t * 10)).normal(size=1280).astype(np.float32)
     view = LearnedView(shop_id=example.shop_id, product_id=example.product_id, example=example, positive=positive,
                        vector=(v / np.linalg.norm(v)).astype(np.float16).tobytes(), t=t, box=[10, 10, 74, 58],
-                       sharpness=120.0, area=0.04)
+                       sharpness=120.0, area=0.04, **({} if threshold is None else {"threshold": threshold}))
     view.image.save(f"{example.pk}-{int(t * 1000)}.jpg", ContentFile(crop_jpeg()), save=False)
     view.save()
     return view
@@ -107,6 +109,28 @@ def test_the_product_page_shows_its_learned_views_with_thumbnails(personas, view
     for v in views:
         assert f'src="{v.image.url}"' in html
     assert "Shelf tour 0.0-1.0s (confirmed, accept)" in html  # where each comes from
+
+
+def test_each_views_threshold_is_shown_read_only_and_goes_into_the_shops_memory(personas, processed, admin_client):
+    ban = processed.intervals.get(product__product_id="BAN")
+    iv = services.update_interval(ban.pk, personas.reviewer, {"status": "accepted"}, ban.version)
+    example = ShopExample.objects.get(interval=iv)
+    views = [learned_view(example, 0.2, threshold=0.8125), learned_view(example, 0.7, threshold=0.9375),
+             learned_view(example, 0.9, threshold=None)]
+    assert LearnedView.objects.get(pk=views[2].pk).threshold == 1.0  # stored without one: no effect
+
+    html = change_page(admin_client, views[0].product).content.decode()
+    assert "0.8125" in html and "0.9375" in html
+    assert not any(k.endswith("-threshold") for k in form_of(html))  # shown, not editable
+    listing = admin_client.get("/admin/learning/learnedview/").content.decode()
+    assert "0.8125" in listing and "0.9375" in listing
+    detail = admin_client.get(f"/admin/learning/learnedview/{views[1].pk}/change/").content.decode()
+    assert "0.9375" in detail and "threshold" not in form_of(detail)
+
+    memory, _ = learning.shop_memory(personas.shop.pk)  # in the order of the rows
+    assert memory.thresholds.tolist() == [0.8125, 0.9375, 1.0]
+    (_, _, pos_thr), _ = memory.views_for(["BAN", "OAT", "JUI"])
+    assert pos_thr.tolist() == [0.8125, 0.9375, 1.0]
 
 
 def test_unticking_active_on_the_product_page_removes_a_view_from_the_next_run(personas, views, admin_client):

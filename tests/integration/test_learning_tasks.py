@@ -1,9 +1,10 @@
 """Learning from reviews without a worker process (the tasks run in this process, on the real
 pipeline and real media): a job keeps its full-resolution curves; a harvest cuts, embeds and
-stores crops of the reviewed intervals; a removed view stays removed; the next job runs with the
-shop's memory and records its version; refits are versioned, rolled back and deactivated; a
-refit that does not improve is stored but not activated; a harvest of a missing or broken video
-fails its own row with a message."""
+stores crops of the reviewed intervals with their thresholds; a removed view stays removed; the
+next job runs with the shop's memory (each view with its harvest's threshold) and records its
+version, and so does a live session (the same memory when its job is taken up again); refits
+are versioned, rolled back and deactivated; a refit that does not improve is stored but not
+activated; a harvest of a missing or broken video fails its own row with a message."""
 
 import os
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 from django.db import IntegrityError, transaction
 
-from ml.adapt import MIN_EXAMPLES, ShopMemory
+from ml.adapt import MIN_EXAMPLES, MIN_THRESHOLD, ShopMemory
 from tests.integration.reviewing import review_in_full
 from webapp.learning import services as learning
 from webapp.learning.models import Harvest, LearnedView, Refit, ShopExample
@@ -74,6 +75,7 @@ def test_a_harvest_stores_crops_of_confirmed_and_rejected_intervals(personas, ta
         assert e.start_s <= v.t <= e.end_s
         assert os.path.isfile(v.image.path) and v.image.size > 0
         assert np.linalg.norm(v.vector_array()) == pytest.approx(1.0, abs=1e-2)
+        assert MIN_THRESHOLD <= v.threshold <= 1.0 + 1e-6  # measured at harvest (View.threshold)
     assert all(e.harvested_version == e.interval_version for e in ShopExample.objects.all())
     # a second harvest has nothing new to read
     again = learning.enqueue_harvest(tabletop.pk)
@@ -113,6 +115,10 @@ def test_the_next_job_runs_with_the_shops_memory_and_records_its_version(persona
     assert job.memory_version == version
     stored = ShopMemory.load(os.path.join(settings.MEDIA_ROOT, job.artefacts["memory"]))
     assert stored.version == version and len(stored) == len(memory) and stored.scorer is None
+    # each view counts past the threshold measured at its harvest, stored and handed back
+    thresholds = list(LearnedView.objects.in_use().order_by("pk").values_list("threshold", flat=True))
+    assert stored.thresholds.tolist() == pytest.approx(thresholds, abs=1e-6)
+    assert stored.thresholds.min() >= MIN_THRESHOLD and stored.thresholds.min() < 1.0
 
 
 def test_a_long_video_split_into_parts_gives_every_part_and_the_join_the_same_memory(
@@ -224,3 +230,87 @@ def test_a_harvest_of_a_missing_or_broken_video_fails_with_a_message(personas, t
     assert ("is missing" if damage == "missing" else "video 'Tabletop': not a video file") in row.message
     assert not LearnedView.objects.exists()
     assert Harvest.objects.filter(video=tabletop).count() == 1
+
+
+def hls_of(video_path: str, folder) -> None:
+    """The video as the RTMP server leaves a stream: index.m3u8 and MPEG-TS fragments."""
+    import subprocess
+
+    os.makedirs(folder, exist_ok=True)
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", video_path, "-c", "copy", "-f", "hls",
+                    "-hls_time", "2", "-hls_list_size", "0", os.path.join(folder, "index.m3u8")], check=True)
+    old = os.path.getmtime(os.path.join(folder, "index.m3u8")) - 10
+    os.utime(os.path.join(folder, "index.m3u8"), (old, old))  # the server wrote its last fragment a while ago
+
+
+def test_a_live_session_runs_with_the_shops_memory_and_records_its_version(
+        transactional_db, personas, catalog, tabletop_path, settings, tmp_path):
+    """The live worker (in this process) follows a finished stream of the tabletop clip with the
+    shop's memory, as an uploaded video's job runs: memory_version and the memory artefact."""
+    from django.db import connection
+
+    from webapp.live import services as live
+    from webapp.live.models import LiveSession
+    from webapp.live.worker import run_live_session
+
+    video = create_video_from_path(personas.shop, personas.seller, tabletop_path, "Tabletop")
+    run(video)
+    review_in_full(video, personas.reviewer)
+    learning.harvest(learning.enqueue_harvest(video.pk).pk)  # not eager: the session's job must wait for us
+    memory, version = learning.shop_memory(personas.shop.pk)
+    assert memory is not None and len(memory)
+
+    settings.SHOPFOCUS_LIVE_DIR = tmp_path / "live"
+    settings.SHOPFOCUS_LIVE_WARM_UP = False
+    session = live.start_session(personas.shop, personas.seller, "Tabletop live", list(catalog))
+    hls_of(tabletop_path, session.fragments_dir())
+    live.mark(session.pk, LiveSession.State.ENDING, "the stream ended")  # all of it is there
+    try:
+        run_live_session(session.job_id)
+    finally:
+        connection.close()
+
+    session.refresh_from_db()
+    job = Job.objects.get(pk=session.job_id)
+    assert (session.state, job.status) == ("ended", "succeeded"), f"{session.message} {job.message}"
+    assert job.memory_version == version
+    stored = ShopMemory.load(os.path.join(settings.MEDIA_ROOT, job.artefacts["memory"]))
+    assert stored.version == version and len(stored) == len(memory)
+    assert stored.thresholds.tolist() == pytest.approx(memory.thresholds.tolist())
+    assert session.video.intervals.exists()
+
+
+def test_a_live_job_taken_up_again_keeps_the_memory_it_started_with(personas, catalog, tabletop, eager, settings,
+                                                                     tmp_path):
+    """A live worker that dies is replaced by one that resumes the follower: it goes on with the
+    memory the session started with, not with what the shop learned meanwhile."""
+    from webapp.live import services as live
+    from webapp.live.worker import LiveRun
+
+    review_in_full(tabletop, personas.reviewer)
+    learning.enqueue_harvest(tabletop.pk)
+    settings.SHOPFOCUS_LIVE_DIR = tmp_path / "live"
+    session = live.start_session(personas.shop, personas.seller, "Morning show", list(catalog))
+    job = Job.objects.get(pk=session.job_id)
+    first = LiveRun(job, session)._shop_memory()
+    _, version = learning.shop_memory(personas.shop.pk)
+    assert Job.objects.get(pk=job.pk).memory_version == version == first.version
+
+    learning.remove_views(LearnedView.objects.filter(pk=LearnedView.objects.first().pk))  # learned meanwhile
+    assert learning.shop_memory(personas.shop.pk)[1] != version
+    Job.objects.filter(pk=job.pk).update(memory_version="")
+    again = LiveRun(Job.objects.get(pk=job.pk), session)._shop_memory()
+    assert again.version == version and len(again) == len(first)
+    assert again.thresholds.tolist() == first.thresholds.tolist()
+    assert Job.objects.get(pk=job.pk).memory_version == version
+
+
+def test_a_live_session_of_a_shop_that_learned_nothing_runs_without_memory(personas, catalog, settings, tmp_path):
+    from webapp.live import services as live
+    from webapp.live.worker import LiveRun
+
+    settings.SHOPFOCUS_LIVE_DIR = tmp_path / "live"
+    session = live.start_session(personas.shop, personas.seller, "Morning show", list(catalog))
+    job = Job.objects.get(pk=session.job_id)
+    assert LiveRun(job, session)._shop_memory() is None and LiveRun(job, session)._shop_memory() is None
+    assert Job.objects.get(pk=job.pk).memory_version == ""

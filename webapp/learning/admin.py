@@ -1,7 +1,8 @@
 """The admin's view of what each shop learned: a product's learned views (an inline on the
-product page, with thumbnails; untick "active" or use the "remove" action to stop a view being
-used), the examples, the harvests, and the refits with their before/after metrics and the
-"activate" (roll back or forward to this version) and "back to the packaged model" actions."""
+product page, with thumbnails and each view's threshold, read-only; untick "active" or use the
+"remove" action to stop a view being used), the examples, the harvests, and the refits with
+their before/after metrics and the "activate" (roll back or forward to this version) and "back
+to the packaged model" actions."""
 
 from django.contrib import admin, messages
 from django.utils import timezone
@@ -25,8 +26,8 @@ class LearnedViewInline(admin.TabularInline):
     model = LearnedView
     fk_name = "product"
     extra = 0
-    fields = ["crop", "positive", "t", "source", "sharpness", "area", "active", "removed_by", "created"]
-    readonly_fields = ["crop", "positive", "t", "source", "sharpness", "area", "removed_by", "created"]
+    fields = ["crop", "positive", "t", "source", "threshold", "sharpness", "area", "active", "removed_by", "created"]
+    readonly_fields = ["crop", "positive", "t", "source", "threshold", "sharpness", "area", "removed_by", "created"]
     ordering = ["-active", "-created"]
     verbose_name = "learned view"
     verbose_name_plural = "learned views (from reviewed intervals; untick active to stop using one)"
@@ -69,12 +70,13 @@ def restore_views(modeladmin, request, queryset):
 
 @admin.register(LearnedView)
 class LearnedViewAdmin(admin.ModelAdmin):
-    list_display = ["pk", "crop", "product", "shop", "positive", "t", "sharpness", "area", "active", "created"]
+    list_display = ["pk", "crop", "product", "shop", "positive", "t", "threshold", "sharpness", "area", "active",
+                    "created"]
     list_filter = ["shop", "positive", "active"]
     search_fields = ["product__product_id", "product__title"]
     actions = [remove_views, restore_views]
     readonly_fields = ["crop", "shop", "product", "example", "harvest", "positive", "image", "dtype", "t", "box",
-                       "sharpness", "area", "removed_by", "removed_at", "created"]
+                       "threshold", "sharpness", "area", "removed_by", "removed_at", "created"]
     exclude = ["vector"]
 
     def has_add_permission(self, request):

@@ -4,8 +4,9 @@
   negative of the product it was given), with its provenance. One per interval, rewritten by
   ``webapp.review.services`` (through ``services.record_example``) whenever the interval changes.
 - ``LearnedView``: a crop of a reviewed interval (``ml.adapt.harvest_views``), an extra view of
-  its product in the shop's next runs (``positive``) or a negative of it. An admin removes one by
-  deactivating it: a removed view is not used by the next run, and is not harvested again.
+  its product in the shop's next runs (``positive``) or a negative of it, counting only past its
+  ``threshold`` (the cosine measured at harvest). An admin removes one by deactivating it: a
+  removed view is not used by the next run, and is not harvested again.
 - ``Harvest``: one run of the harvest task over one video's examples.
 - ``Refit``: one run of the per-shop refit (``ml.adapt.refit``); its pk is the version. At most
   one is active per shop; none active means the packaged model."""
@@ -83,6 +84,9 @@ class ShopExample(models.Model):
                        label=1 if self.positive else 0, source=self.source())
 
 
+NO_EFFECT_THRESHOLD = 1.0  # = ml.adapt.DEFAULT_THRESHOLD: a view with it changes no run
+
+
 def view_image_path(instance, filename):
     return f"learned/{instance.shop_id}/{instance.product_id}/{os.path.basename(filename)}"
 
@@ -107,6 +111,12 @@ class LearnedView(models.Model):
     box = models.JSONField(default=list, help_text="x0, y0, x1, y1 in frame pixels.")
     sharpness = models.FloatField(default=0.0)
     area = models.FloatField(default=0.0, help_text="Share of the frame.")
+    # ml.adapt.View.threshold, measured at harvest (the most any crop of the video outside the
+    # example reaches). Views stored before thresholds existed get ml.adapt.DEFAULT_THRESHOLD = 1.0:
+    # no effect on a run until the video is harvested again.
+    threshold = models.FloatField(default=NO_EFFECT_THRESHOLD, help_text=(
+        "The cosine above which a crop counts as this view (measured at harvest against the rest of its "
+        "video); 1.0: no effect (a view harvested before thresholds were stored)."))
     active = models.BooleanField(default=True, db_index=True,
                                  help_text="Off: removed by an admin; the next run does not use it.")
     removed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

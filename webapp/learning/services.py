@@ -13,8 +13,9 @@ schedules and shows: every crop, vector and fit comes from ``ml.adapt`` (in the 
 - ``refit(refit_id)``: ``ml.adapt.refit`` on the shop's examples with each video's full score
   curves (curves.npz of its latest run); stored always, activated only when it improved.
 - ``activate`` / ``deactivate``: roll the shop to any fitted version, or back to the packaged model.
-- ``shop_memory(shop_id)``: the ``ml.adapt.ShopMemory`` of the shop's active views and active
-  refit, with the version string the job records (``""``: nothing learned, memory None)."""
+- ``shop_memory(shop_id)``: the ``ml.adapt.ShopMemory`` of the shop's active views (each with the
+  threshold measured at its harvest) and active refit, with the version string the job records
+  (``""``: nothing learned, memory None). Uploads, split jobs and live sessions all get it here."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from django.utils import timezone
 
 from webapp.review.models import Interval
 
-from .models import Harvest, LearnedView, Refit, ShopExample
+from .models import NO_EFFECT_THRESHOLD, Harvest, LearnedView, Refit, ShopExample
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +282,8 @@ def _store_views(row: Harvest, examples: list[ShopExample], views) -> int:
         lv = LearnedView(shop_id=row.shop_id, product_id=example.product_id, example=example, harvest=row,
                          positive=example.positive, vector=np.asarray(view.vector, np.float16).tobytes(),
                          dtype="float16", t=float(view.t), box=[round(float(x), 1) for x in view.box],
-                         sharpness=float(view.sharpness), area=float(view.area))
+                         sharpness=float(view.sharpness), area=float(view.area),
+                         threshold=float(getattr(view, "threshold", NO_EFFECT_THRESHOLD)))
         if view.image is not None:
             lv.image.save(f"{example.pk}-{int(round(view.t * 1000))}.jpg", ContentFile(_jpeg(view.image)), save=False)
         lv.save()
@@ -393,7 +395,8 @@ def deactivate(shop_id: int) -> int:
 # --------------------------------------------------------------------------- a run's memory
 def shop_memory(shop_id: int):
     """(ShopMemory or None, version). The version names the active refit and a digest of the
-    active views, so a job records exactly which memory it ran with; ("" , None) when the shop
+    active views (a view's threshold is fixed when it is stored), so a job records exactly which
+    memory it ran with; (None, "") when the shop
     has learned nothing (the pipeline then runs exactly as without memory)."""
     rows = list(LearnedView.objects.filter(shop_id=shop_id).in_use().select_related("product")
                 .order_by("pk"))
@@ -403,7 +406,7 @@ def shop_memory(shop_id: int):
     from ml.adapt import ShopMemory, View
 
     views = [View(product_id=r.product.product_id, positive=r.positive, t=r.t, box=tuple(r.box or (0, 0, 0, 0)),
-                  vector=r.vector_array(), sharpness=r.sharpness, area=r.area) for r in rows]
+                  vector=r.vector_array(), sharpness=r.sharpness, area=r.area, threshold=r.threshold) for r in rows]
     digest = hashlib.sha1(",".join(f"{r.pk}" for r in rows).encode()).hexdigest()[:10]
     version = f"refit-{active.pk if active else 'packaged'}+views-{len(rows)}-{digest}"
     return ShopMemory.from_views(views, scorer=active.scorer if active else None, version=version), version

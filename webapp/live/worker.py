@@ -6,7 +6,13 @@ a pulled URL's relay running, and moves the session along its states (never star
 and back, grace over, ended by the seller); the main thread runs ``ml.streaming.follow`` on the
 recording, storing intervals as they close and the provisional "now showing" after every
 segment. The follower keeps its state next to the recording, so a worker that dies is replaced
-(the reaper requeues its job, ``lifecycle``) by one that goes on where it stopped."""
+(the reaper requeues its job, ``lifecycle``) by one that goes on where it stopped.
+
+The session runs with what its shop has learned from reviews, as an uploaded video's job does
+(``runner.shop_memory_of``: ``webapp.learning.services.shop_memory``, recorded as the job's
+``memory_version``, stored as its memory artefact). It is taken once, when the session's job
+first starts, and kept beside the follower's state: a replacement worker goes on with the same
+memory, not with whatever the shop learned meanwhile."""
 
 from __future__ import annotations
 
@@ -25,7 +31,8 @@ from webapp.videos import lifecycle
 from webapp.videos.db import with_fresh_connection
 from webapp.videos.ingest import probe_video, sha256_of_path
 from webapp.videos.models import Job, Video
-from webapp.videos.runner import Heartbeat, finish_job, pipeline_options
+from webapp.videos.runner import Heartbeat, finish_job, pipeline_options, shop_memory_of
+from webapp.videos.storage import atomic_write, atomic_write_json
 
 from . import services
 from .models import LiveSession
@@ -130,6 +137,9 @@ class LiveRun:
             self.relay = Relay(session.pull_url, session.publish_url_local(), os.path.join(wd, "relay.pid"),
                                os.path.join(wd, "relay.log"))
         self.state_dir = os.path.join(wd, "follow")
+        self.memory_path = os.path.join(wd, "memory.npz")  # the shop memory the session runs with
+        self.memory_record = os.path.join(wd, "memory.json")  # written last: {"version": ...}
+        self.memory = None
         self.products = {p.product_id: p.pk for p in session.products.all()}
         self._last_report = None
 
@@ -167,6 +177,7 @@ class LiveRun:
             with tempfile.TemporaryDirectory(prefix=f"shopfocus-live{self.session.pk}-") as tmp:
                 catalog_dir = self._catalog(os.path.join(tmp, "catalog"))
                 options = pipeline_options(self.job)
+                self.memory = self._shop_memory()
                 if not self.recording.started:
                     if settings.SHOPFOCUS_LIVE_WARM_UP:
                         self._report("warming up")
@@ -187,7 +198,7 @@ class LiveRun:
                 result = follow(self.recording.path, catalog_dir, os.path.join(tmp, "result.json"), options=options,
                                 segment_s=settings.SHOPFOCUS_LIVE_SEGMENT_S, poll_s=TICK_S, emit=self.emit,
                                 on_now=self.on_now, finished=ingest.over.is_set, state_dir=self.state_dir,
-                                idle_timeout_s=None)
+                                idle_timeout_s=None, memory=self.memory)
             if ingest.error is not None:
                 raise ingest.error
             self._report("turning the recording into a video")
@@ -199,6 +210,28 @@ class LiveRun:
     def _report(self, stage: str) -> None:
         if not with_fresh_connection(lambda: lifecycle.progress(self.job.pk, stage, 0.0)):
             raise CancelledError(f"job {self.job.pk} is no longer running")
+
+    def _shop_memory(self):
+        """The shop's ``ml.adapt.ShopMemory`` for this session (None: it learned nothing), taken
+        when the job first runs and recorded on it; a resumed job reads back the same one."""
+        import json
+
+        try:
+            with open(self.memory_record, encoding="utf-8") as f:
+                version = json.load(f)["version"]
+        except (FileNotFoundError, ValueError, KeyError):
+            version = None
+        if version is not None and (not version or os.path.isfile(self.memory_path)):
+            from ml.adapt import ShopMemory
+
+            with_fresh_connection(lambda: Job.objects.filter(pk=self.job.pk).update(memory_version=version))
+            self.job.memory_version = version
+            return ShopMemory.load(self.memory_path) if version else None
+        memory = with_fresh_connection(lambda: shop_memory_of(self.job))
+        if memory is not None:
+            atomic_write(self.memory_path, memory.save)
+        atomic_write_json(self.memory_record, {"version": self.job.memory_version})
+        return memory
 
     def _catalog(self, dest: str) -> str:
         from webapp.catalog.services import export_catalog_folder
@@ -218,7 +251,7 @@ class LiveRun:
             width=info.width, height=info.height, size_bytes=os.path.getsize(mp4_path),
             sha256=sha256_of_path(mp4_path))
         result.video = os.path.basename(mp4_name)
-        if with_fresh_connection(lambda: finish_job(self.job.pk, result)):
+        if with_fresh_connection(lambda: finish_job(self.job.pk, result, self.memory)):
             services.mark(self.session.pk, State.ENDED, f"the stream ended; {len(result.intervals)} interval(s) "
                           "found: the recording is a video you can review", recorded_s=info.duration_s)
             services.set_now_showing(self.session.pk, None)
