@@ -230,8 +230,11 @@ def iter_frames(path: str, fps: float = 1.0, start_s: float = 0.0, end_s: float 
         container.close()
 
 
-def _audio_frames(path: str, sr: int):
-    """Yield float32 mono chunks at ``sr`` (resampled by libswresample); nothing if no audio."""
+def _audio_frames(path: str, sr: int, start_s: float = 0.0, end_s: float | None = None):
+    """Yield float32 mono chunks at ``sr`` (resampled by libswresample); nothing if no audio.
+
+    ``start_s`` > 0 seeks there (to the packet before it) and drops the samples before it;
+    ``end_s`` stops there. The whole track (``start_s`` 0, no ``end_s``) is decoded untrimmed."""
     container = _open(path)
     try:
         if not container.streams.audio:
@@ -239,13 +242,32 @@ def _audio_frames(path: str, sr: int):
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
         produced = False
+        pos = 0.0 if start_s <= 0 else None  # seconds of the next output sample
+        if start_s > 0:
+            container.seek(int(start_s * av.time_base), backward=True, any_frame=False)
+
+        def trim(a):
+            nonlocal pos
+            lo = 0 if pos >= start_s else min(len(a), int(round((start_s - pos) * sr)))
+            hi = len(a) if end_s is None else max(lo, min(len(a), int(round((end_s - pos) * sr))))
+            pos += len(a) / sr
+            return a[lo:hi]
+
         try:
             for frame in container.decode(stream):
+                if pos is None:
+                    pos = float(frame.time) if frame.time is not None else 0.0
                 for out in resampler.resample(frame):
                     produced = True
-                    yield out.to_ndarray().reshape(-1)
+                    a = trim(out.to_ndarray().reshape(-1))
+                    if len(a):
+                        yield a
+                if end_s is not None and pos >= end_s:
+                    return
             for out in resampler.resample(None):
-                yield out.to_ndarray().reshape(-1)
+                a = trim(out.to_ndarray().reshape(-1)) if pos is not None else out.to_ndarray().reshape(-1)
+                if len(a):
+                    yield a
         except (av.error.FFmpegError, ValueError) as e:
             # A damaged tail (a recording still being written, a cut-off upload) ends the
             # audio there; a track that cannot be decoded at all is the user's problem.
@@ -255,16 +277,22 @@ def _audio_frames(path: str, sr: int):
         container.close()
 
 
-def load_audio(path: str, sr: int = 16000) -> np.ndarray:
-    """Whole audio track as float32 mono in [-1,1] at ``sr`` Hz; empty array if no audio track."""
-    parts = list(_audio_frames(os.fspath(path), sr))
+def load_audio(path: str, sr: int = 16000, start_s: float = 0.0, end_s: float | None = None) -> np.ndarray:
+    """The audio track (or ``[start_s, end_s)`` of it) as float32 mono in [-1,1] at ``sr`` Hz;
+    empty array if no audio track."""
+    parts = list(_audio_frames(os.fspath(path), sr, start_s, end_s))
     if not parts:
         return np.zeros(0, dtype=np.float32)
     return np.clip(np.concatenate(parts).astype(np.float32, copy=False), -1.0, 1.0)
 
 
-def iter_audio_chunks(path: str, chunk_s: float = 30.0, sr: int = 16000) -> Iterator[tuple[float, np.ndarray]]:
-    """Lazily yield ``(start_s, samples)`` chunks of ``chunk_s`` seconds (the last may be shorter).
+def iter_audio_chunks(path: str, chunk_s: float = 30.0, sr: int = 16000, *, start_s: float = 0.0,
+                      end_s: float | None = None, quiet_s: float = 0.0) -> Iterator[tuple[float, np.ndarray]]:
+    """Lazily yield ``(start_s, samples)`` chunks of ``chunk_s`` seconds (the last may be shorter)
+    of the track, or of ``[start_s, end_s)`` of it.
+
+    ``quiet_s`` > 0: each chunk ends instead at the quietest 100 ms of its last ``quiet_s``
+    seconds (so a chunk boundary falls between words, not inside one); chunks then vary in length.
 
     A generator holding at most one chunk plus one decoded frame; yields nothing when the file
     has no audio track. Samples are float32 mono in [-1,1] at ``sr``.
@@ -272,14 +300,27 @@ def iter_audio_chunks(path: str, chunk_s: float = 30.0, sr: int = 16000) -> Iter
     n = max(1, int(round(chunk_s * sr)))
     buf: list[np.ndarray] = []
     have, start = 0, 0
-    for part in _audio_frames(os.fspath(path), sr):
+    for part in _audio_frames(os.fspath(path), sr, start_s, end_s):
         buf.append(part)
         have += len(part)
         while have >= n:
             joined = np.concatenate(buf)
-            yield start / sr, np.clip(joined[:n], -1.0, 1.0)
-            start += n
-            rest = joined[n:]
+            cut = _quiet_cut(joined[:n], quiet_s, sr) if quiet_s > 0 else n
+            yield start_s + start / sr, np.clip(joined[:cut], -1.0, 1.0)
+            start += cut
+            rest = joined[cut:]
             buf, have = ([rest] if len(rest) else []), len(rest)
     if have:
-        yield start / sr, np.clip(np.concatenate(buf), -1.0, 1.0)
+        yield start_s + start / sr, np.clip(np.concatenate(buf), -1.0, 1.0)
+
+
+def _quiet_cut(samples: np.ndarray, quiet_s: float, sr: int) -> int:
+    """Index just after the quietest 100 ms window within the last ``quiet_s`` s of ``samples``."""
+    win = max(1, sr // 10)
+    lo = max(0, len(samples) - int(quiet_s * sr))
+    tail = samples[lo:]
+    k = len(tail) // win
+    if k < 2:
+        return len(samples)
+    energy = (tail[:k * win].reshape(k, win).astype(np.float64) ** 2).mean(axis=1)
+    return lo + (int(np.argmin(energy)) + 1) * win

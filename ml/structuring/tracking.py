@@ -73,8 +73,10 @@ class _Track:
         self.xyxy.append(np.asarray(box, dtype=np.float32))
         self.conf.append(float(conf))
         if emb is not None:
-            self.emb.append(emb)
-            self.sum_emb = emb.copy() if self.sum_emb is None else self.sum_emb + emb
+            # a float16 copy: a row view would keep the whole embedding batch alive, and a long
+            # stream's crops are most of its memory (3.5 KB per box instead of 5 KB + batch)
+            self.emb.append(np.asarray(emb, dtype=np.float16))
+            self.sum_emb = np.array(emb, dtype=np.float32) if self.sum_emb is None else self.sum_emb + emb
         self.missing = 0
 
     def mean_emb(self):
@@ -228,20 +230,28 @@ class Tracker:
         tracks = sorted(self._done, key=lambda tr: tr.t[0])
         # greedy re-linking: each tracklet may continue the best-matching earlier one
         merged: list[_Track] = []
+        # the merged tracks that may still continue: one that ended more than relink_gap_s
+        # before a track starts cannot continue it nor any later one (tracks come by start), so
+        # a stream of hours compares each track with the few recent ones, not with all of them
+        recent: list[_Track] = []
         for tr in tracks:
             best, best_cos = None, o.relink_cosine
             m = tr.mean_emb()
-            for prev in merged:
-                pm = prev.mean_emb()
-                if m is None or pm is None or prev.t[-1] >= tr.t[0] or tr.t[0] - prev.t[-1] > o.relink_gap_s:
+            recent = [prev for prev in recent if tr.t[0] - prev.t[-1] <= o.relink_gap_s]
+            for prev in recent:
+                if m is None or prev.t[-1] >= tr.t[0]:
                     continue
                 if prev.source != tr.source and "frame" in (prev.source, tr.source):
+                    continue
+                pm = prev.mean_emb()
+                if pm is None:
                     continue
                 c = float(m @ pm)
                 if c >= best_cos:
                     best, best_cos = prev, c
             if best is None:
                 merged.append(tr)
+                recent.append(tr)
                 continue
             best.t += tr.t
             best.xyxy += tr.xyxy
@@ -249,13 +259,15 @@ class Tracker:
             best.emb += tr.emb
             if tr.sum_emb is not None:
                 best.sum_emb = tr.sum_emb if best.sum_emb is None else best.sum_emb + tr.sum_emb
+        self._done = []
+        del tracks
         out = []
-        for tr in merged:
+        for i, tr in enumerate(merged):
+            merged[i] = None  # each track's lists go as soon as its arrays exist: no second copy
             if len(tr.t) < o.min_length:
                 continue
             # embeddings align with boxes, or are (0,d) when some boxes were never embedded
             d = tr.emb[0].shape[0] if tr.emb else 0
-            emb = np.stack(tr.emb) if len(tr.emb) == len(tr.t) else np.zeros((0, d), np.float32)
+            emb = np.stack(tr.emb) if len(tr.emb) == len(tr.t) else np.zeros((0, d), np.float16)
             out.append(Tracklet(tr.id, np.asarray(tr.t), np.stack(tr.xyxy), emb, float(np.mean(tr.conf))))
-        self._done = []
         return out

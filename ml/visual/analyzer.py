@@ -48,6 +48,9 @@ from ..structuring.tracking import Tracker, TrackerOptions, crop_box
 from .embedder import EmbedderOptions, ImageEmbedder, embed_catalog, read_rgb, trim_background
 
 
+SEARCH_ROWS = 8192  # windowed tracklet features searched per call in ``finish``
+
+
 @dataclass
 class VisualOptions:
     """Defaults chosen on a synthetic 720p benchmark (/tmp/sf_eval/video_bench.py: real in-store
@@ -249,14 +252,19 @@ class VisualAnalyzer:
         with_emb = [tr for tr in tracklets if len(tr.embeddings) == len(tr.t) and len(tr.t)]
         if with_emb and len(times):
             self._categorise(with_emb, self.scores(np.stack([tr.feature() for tr in with_emb])))
-            rows, feats = [], []
-            for tr in with_emb:
+            # searched SEARCH_ROWS boxes at a time: one search per tracklet would pay FAISS'
+            # per-call overhead thousands of times, one for the whole video would hold a second
+            # float32 copy of every crop embedding of the stream
+            rows, feats, n = [], [], 0
+            for k, tr in enumerate(with_emb):
                 r = np.clip(np.searchsorted(times, tr.t), 0, len(times) - 1)
                 ok = np.isclose(times[r], tr.t)
                 rows.append(r[ok])
                 feats.append(self._windowed(tr)[ok])
-            rows_all = np.concatenate(rows)
-            np.maximum.at(trk, rows_all, self.scores(np.concatenate(feats)))  # one search
+                n += len(rows[-1])
+                if n >= SEARCH_ROWS or k == len(with_emb) - 1:
+                    np.maximum.at(trk, np.concatenate(rows), self.scores(np.concatenate(feats)))
+                    rows, feats, n = [], [], 0
         trk = np.where(np.isfinite(trk), trk, img).astype(np.float32)
         self.timings_s["tracklets"] += time.perf_counter() - t0
         return VisualEvidence(times, img, trk, tracklets, self.shot_detector.finish(), Boxes.merge(self._boxes),

@@ -216,3 +216,37 @@ def test_a_short_clip_with_a_single_keyframe_is_not_taken_for_truncated(tmp_path
             out.mux(packet)
     info = probe(path)
     assert abs(info.duration_s - 3.0) < 0.2 and info.width == 64
+
+
+def test_audio_from_a_start_time_matches_the_same_samples_of_the_whole_track(clip_with_audio):
+    whole = load_audio(clip_with_audio)
+    part = load_audio(clip_with_audio, start_s=1.0, end_s=2.5)
+    assert len(part) == pytest.approx(1.5 * 16000, abs=2)
+    # the seek lands on the packet before 1.0 s and the samples before it are dropped: what is
+    # left lines up with the whole track's samples from 1.0 s to within a few samples
+    ref = whole[16000:16000 + len(part)]
+    lag = min(range(-8, 9), key=lambda k: float(np.abs(np.roll(part, k) - ref)[16:-16].mean()))
+    assert abs(lag) <= 8
+    assert float(np.abs(np.roll(part, lag) - ref)[16:-16].max()) < 0.05
+
+
+def test_audio_chunks_cut_in_the_quietest_place_and_lose_no_sample(clip_with_audio):
+    whole = load_audio(clip_with_audio)
+    chunks = list(iter_audio_chunks(clip_with_audio, chunk_s=1.0, quiet_s=0.5))
+    assert np.array_equal(np.concatenate([x for _, x in chunks]), whole)
+    starts = [s for s, _ in chunks]
+    assert starts[0] == 0.0 and all(b > a for a, b in zip(starts, starts[1:]))
+    for (s, x), (s2, _) in zip(chunks, chunks[1:]):
+        assert s2 == pytest.approx(s + len(x) / 16000)
+        assert 0.5 <= len(x) / 16000 <= 1.0
+        # the cut ends the quietest 100 ms window of the last half second of the 1 s it could take
+        a = int(round(s * 16000))
+        nominal_tail = whole[a + 8000:a + 16000]
+        windows = [float((nominal_tail[i:i + 1600] ** 2).mean()) for i in range(0, 8000, 1600)]
+        assert float((x[-1600:] ** 2).mean()) == pytest.approx(min(windows))
+
+
+def test_audio_chunks_of_a_span_carry_absolute_start_times(clip_with_audio):
+    chunks = list(iter_audio_chunks(clip_with_audio, chunk_s=0.5, start_s=1.0, end_s=2.0))
+    assert [round(s, 3) for s, _ in chunks] == [1.0, 1.5]
+    assert sum(len(x) for _, x in chunks) == pytest.approx(16000, abs=2)

@@ -130,3 +130,31 @@ def test_openai_result_adapter_keeps_words_and_shifts_them():
     assert [w.text for w in t.words] == ["Oatly", "oat", "milk", "no words here"]
     assert t.words[0].start == pytest.approx(10.1) and t.words[-1].end == pytest.approx(13.0)
     assert t.language == "en"
+
+
+def test_the_pipeline_transcribes_long_audio_chunk_by_chunk_cutting_in_pauses(tmp_path, monkeypatch):
+    """Memory stays flat because audio is decoded and transcribed a chunk at a time: here 4 s
+    chunks over 'tropicana' + 3 s of silence + 'tropicana' again. The cut falls in the
+    silence, both sentences come out whole and the second one at its absolute time."""
+    import subprocess
+
+    from ml import pipeline
+
+    src = os.path.join(DATA, "tropicana.ogg")
+    path = str(tmp_path / "two.wav")
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", src, "-f", "lavfi", "-t", "3",
+                    "-i", "anullsrc=r=16000:cl=mono", "-i", src, "-filter_complex",
+                    "[0:a]aresample=16000[a];[2:a]aresample=16000[c];[a][1:a][c]concat=n=3:v=0:a=1",
+                    "-ac", "1", "-ar", "16000", path], check=True)
+    monkeypatch.setattr(pipeline, "SPEECH_CHUNK_S", 5.0)
+    monkeypatch.setattr(pipeline, "SPEECH_QUIET_S", 2.5)
+    t, timings = pipeline._run_speech(path, pipeline.PipelineOptions(), 0.0, None, ["Tropicana Apple Juice"])
+    assert t.options["chunks"] >= 2
+    words = _norm(t.words)
+    assert words.count("apple") == 2 and words.count("juice") == 2
+    apples = [w.start for w, n in zip(t.words, words) if n == "apple"]
+    assert 0.5 < apples[0] < 2.0
+    # the second sentence starts 3.3 s (first) + 3 s (silence) in: its 'apple' about 1.1 s later
+    assert 6.8 < apples[1] < 8.8
+    assert [w.start for w in t.words] == sorted(w.start for w in t.words)
+    assert timings["asr"] > 0 and "audio_decode" in timings
