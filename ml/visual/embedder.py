@@ -239,7 +239,10 @@ class ImageEmbedder:
         """List of HxWx3 uint8 RGB images (any sizes) -> (n, dim) float32, rows L2-normalised."""
         if not len(images):
             return np.zeros((0, self.dim), dtype=np.float32)
-        return pool(self.feature_maps(images), self.options.pooling, self.options.gem_p)
+        o = self.options
+        # pooled batch by batch: the (n,1280,7,7) maps of a whole catalog are 250 kB per image
+        return np.concatenate([pool(self.feature_maps(images[i:i + o.batch_size]), o.pooling, o.gem_p)
+                               for i in range(0, len(images), o.batch_size)])
 
     def classify(self, image: np.ndarray) -> tuple[int, float]:
         """ImageNet top-1 (class index, softmax probability) of a whole image."""
@@ -301,6 +304,9 @@ def augment(img: np.ndarray) -> list[np.ndarray]:
     return [img, img[:, ::-1], tight, centre, zoom_out]
 
 
+CATALOG_CHUNK = 16  # catalog images read, augmented and embedded at a time
+
+
 def embed_catalog(catalog: Catalog, embedder: ImageEmbedder, tta: bool = True,
                   cache: "str | bool | None" = None) -> tuple[np.ndarray, np.ndarray]:
     """Every product image (and its test-time augmentations) -> (vectors (m,d), owner (m,)).
@@ -321,6 +327,19 @@ def embed_catalog(catalog: Catalog, embedder: ImageEmbedder, tta: bool = True,
     per_image: list[np.ndarray | None] = []
     owner: list[int] = []
     todo: list[tuple[int, str | None, list[np.ndarray]]] = []  # (slot, digest, views)
+
+    def embed_todo():
+        # CATALOG_CHUNK images at a time: a new catalog of hundreds of photos, read whole and
+        # augmented five ways, held 1.6 GB before its vectors came out
+        fresh = embedder.embed([v for _, _, vs in todo for v in vs])
+        row = 0
+        for slot, digest, vs in todo:
+            per_image[slot] = fresh[row:row + len(vs)]
+            row += len(vs)
+            if store is not None:
+                store.put(digest, per_image[slot])
+        todo.clear()
+
     for p_i, product in enumerate(catalog.products):
         for path in product.images:
             digest = None
@@ -342,13 +361,9 @@ def embed_catalog(catalog: Catalog, embedder: ImageEmbedder, tta: bool = True,
             todo.append((len(per_image), digest, vs))
             per_image.append(None)
             owner.extend([p_i] * len(vs))
+            if len(todo) >= CATALOG_CHUNK:
+                embed_todo()
     if todo:
-        fresh = embedder.embed([v for _, _, vs in todo for v in vs])
-        row = 0
-        for slot, digest, vs in todo:
-            per_image[slot] = fresh[row:row + len(vs)]
-            row += len(vs)
-            if store is not None:
-                store.put(digest, per_image[slot])
+        embed_todo()
     vectors = np.concatenate(per_image) if per_image else np.zeros((0, embedder.dim), np.float32)
     return vectors, np.asarray(owner, dtype=np.int64)
