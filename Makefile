@@ -11,7 +11,7 @@ DEBIAN_PACKAGES := ffmpeg espeak-ng sox chromium chromium-driver redis-server ng
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: all install system-deps redis run worker test test-fast bench bench-quick bench-memory bench-index bench-adapt train train-seed clean-var
+.PHONY: all install system-deps redis run worker test test-fast bench bench-quick bench-memory bench-index bench-adapt bench-workers train train-seed clean-var
 
 all: install
 
@@ -81,6 +81,11 @@ bench-memory: install
 # -> bench/results/adapt.{json,md,png}.
 bench-adapt: install
 	$(PYTHON) bench/adapt_curve.py $(ADAPT_ARGS)
+
+# One 60-minute stream as a split job on 1 and then 2 real Celery workers (PostgreSQL + Redis;
+# database shopfocus_bench is recreated) -> bench/results/workers.{json,md} (~15 min; not in `make bench`).
+bench-workers: install
+	$(PYTHON) bench/workers.py $(BENCH_ARGS)
 
 # A shop's product index at 1M products (generated vectors): build time, bytes, query p50/p99,
 # recall@10 against exact search -> bench/results/index.{json,md} (~30 min here; not in `make bench`).
