@@ -29,6 +29,19 @@ def test_product_score_is_its_best_photo(catalog_vectors):
     np.testing.assert_allclose(scores[0], expected, atol=1e-5)
 
 
+def test_many_queries_are_scored_in_bounded_chunks_with_the_same_result(catalog_vectors, monkeypatch):
+    """A long stream scores tens of thousands of windows at once: the search runs SCORE_ROWS
+    queries at a time (its temporaries grow with rows x hits), and the rows still line up."""
+    import ml.index
+
+    vectors, owner = catalog_vectors
+    index = CatalogIndex(IndexOptions(kind="flat")).fit(vectors, owner)
+    queries = _unit(np.random.default_rng(1).normal(size=(23, 16)).astype(np.float32))
+    expected = (queries @ vectors.T).reshape(23, 10, 3).max(axis=2)
+    monkeypatch.setattr(ml.index, "SCORE_ROWS", 5)  # 5 + 5 + 5 + 5 + 3
+    np.testing.assert_allclose(index.scores(queries), expected, atol=1e-5)
+
+
 def test_hnsw_agrees_with_exact_on_the_top_product(catalog_vectors, tmp_path):
     vectors, owner = catalog_vectors
     exact = CatalogIndex(IndexOptions(kind="flat")).fit(vectors, owner)
