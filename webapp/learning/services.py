@@ -33,6 +33,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from webapp.review.models import Interval
+from webapp.videos.lifecycle import job_queue
 
 from .models import NO_EFFECT_THRESHOLD, Harvest, LearnedView, Refit, ShopExample
 
@@ -81,10 +82,6 @@ def record_example(iv: Interval, user, action: str, correction=None) -> ShopExam
 
 
 # --------------------------------------------------------------------------- scheduling
-def queue() -> str:
-    return "gpu" if settings.SHOPFOCUS_GPU_QUEUE else "cpu"
-
-
 class _Enqueue:
     """The on_commit callback; one per video per transaction (a bulk accept changes many rows)."""
 
@@ -112,7 +109,7 @@ def _send(task: str, row_id: int, countdown: float | None = None) -> None:
         if app.conf.task_always_eager:
             app.tasks[task].apply(args=[row_id])
         else:
-            app.send_task(task, args=[row_id], queue=queue(), countdown=countdown or None,
+            app.send_task(task, args=[row_id], queue=job_queue(), countdown=countdown or None,
                           retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5})
     except Exception as exc:  # the broker is away: the row stays QUEUED; the next review change resends
         log.warning("%s %s: the broker refused the message (%s)", task, row_id, exc)

@@ -31,6 +31,8 @@ from ml.errors import InputError
 from ml.index import CatalogIndex, shop_index_options  # faiss: loaded with the API (one web process keeps indexes)
 from ml.index_store import IndexStore
 
+from webapp.videos.lifecycle import job_queue
+
 from .models import ImageEmbedding, IndexBuild
 
 log = logging.getLogger(__name__)
@@ -76,10 +78,6 @@ def store_for(shop_id: int) -> IndexStore:
     return IndexStore(os.path.join(settings.MEDIA_ROOT, "search", f"shop_{int(shop_id)}"))
 
 
-def queue() -> str:
-    return "gpu" if settings.SHOPFOCUS_GPU_QUEUE else "cpu"
-
-
 class _Enqueue:
     """The on_commit callback; one per shop per transaction (an import saves many rows)."""
 
@@ -122,7 +120,7 @@ def send(build_id: int) -> None:
         if app.conf.task_always_eager:
             app.tasks[BUILD_TASK].apply(args=[build_id])
         else:
-            app.send_task(BUILD_TASK, args=[build_id], queue=queue(),
+            app.send_task(BUILD_TASK, args=[build_id], queue=job_queue(),
                           retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5})
     except Exception as exc:  # the broker is away: the row stays QUEUED, the next change or a query resends
         log.warning("index build %s: the broker refused the message (%s)", build_id, exc)
