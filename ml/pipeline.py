@@ -123,7 +123,7 @@ def _run_speech(video: str, options: PipelineOptions, start_s: float, end_s: flo
 
     timings = {"audio_decode": 0.0, "asr": 0.0}
     transcriber = None
-    words, language, parts = [], "", []
+    parts = []
     t0 = time.perf_counter()
     for offset, audio in iter_audio_chunks(video, SPEECH_CHUNK_S, start_s=start_s, end_s=end_s,
                                            quiet_s=SPEECH_QUIET_S):
@@ -136,10 +136,7 @@ def _run_speech(video: str, options: PipelineOptions, start_s: float, end_s: flo
                 # titles in the prompt: product-name word accuracy 0.40 -> 0.63 on espeak speech
                 # (ml/speech/bench.py)
                 initial_prompt=catalog_prompt(titles)))
-        part = transcriber.transcribe(audio, offset_s=offset)
-        words += part.words
-        language = language or part.language
-        parts.append(part)
+        parts.append(transcriber.transcribe(audio, offset_s=offset))
         del audio
         t0 = time.perf_counter()
         timings["asr"] += t0 - t1
@@ -147,6 +144,8 @@ def _run_speech(video: str, options: PipelineOptions, start_s: float, end_s: flo
     if not parts:
         return Transcript.empty(), timings
     options_used = {**parts[0].options, "offset_s": float(start_s), "chunks": len(parts)}
+    words = [w for p in parts for w in p.words]
+    language = next((p.language for p in parts if p.language), "")
     return Transcript(words, language, sum(p.duration_s for p in parts), options_used), timings
 
 
@@ -338,9 +337,7 @@ def localize(video: str, catalog, comments: str | None = None,
         if not isinstance(catalog, Catalog):
             catalog = load_catalog(catalog)
         events = load_comments(comments, info.duration_s) if comments else None
-    scorer = Scorer.load(options)  # fails before the expensive stages when no model is trained
-    if memory is not None:
-        scorer = memory.apply(scorer)
+    scorer = Scorer.load(options, memory)  # fails before the expensive stages when no model is trained
     if options.seed_modes:
         from .seed.tracklets import preload
 

@@ -77,13 +77,15 @@ class Scorer:
         self.block_steps = max(1, int(block_steps))
 
     @classmethod
-    def load(cls, options: "PipelineOptions") -> "Scorer":
-        """The shipped model for ``options`` (``fusion``, ``modalities``, ``visual_mode``).
+    def load(cls, options: "PipelineOptions", memory=None) -> "Scorer":
+        """The shipped model for ``options`` (``fusion``, ``modalities``, ``visual_mode``), with
+        the shop's refitted interval scorer when ``memory`` (``ml.adapt.ShopMemory``) has one.
         Raises FileNotFoundError / ValueError when it is not trained: call this before the
         expensive stages."""
         if options.fusion == "none":
             return cls(None, None, options.modalities, options.visual_mode)
-        return cls.from_bundle(FusionBundle.load(options.fusion), options.modalities, options.visual_mode)
+        scorer = cls.from_bundle(FusionBundle.load(options.fusion), options.modalities, options.visual_mode)
+        return scorer if memory is None else memory.apply(scorer)
 
     @classmethod
     def from_bundle(cls, bundle: FusionBundle, modalities, visual_mode: str = "tracklet") -> "Scorer":

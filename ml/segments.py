@@ -347,9 +347,7 @@ def decide(video: str, duration_s: float, features: Features, evidence: Evidence
     from .scoring import Scorer
 
     t0 = time.perf_counter()
-    scorer = Scorer.load(options)
-    if memory is not None:
-        scorer = memory.apply(scorer)
+    scorer = Scorer.load(options, memory)
     curves = scorer.curves(features)
     decision = scorer.decide(curves)
     timings = dict(timings_s or {})

@@ -122,9 +122,7 @@ shop's ``ml.adapt.ShopMemory``, as in ``ml.pipeline.localize``."""
     emit = emit or (lambda interval: print(json.dumps(interval.to_dict()), flush=True))
     catalog = load_catalog(catalog_dir)
     events = load_comments(comments) if comments else None
-    scorer = Scorer.load(options)
-    if memory is not None:
-        scorer = memory.apply(scorer)
+    scorer = Scorer.load(options, memory)
     hold_s = scorer.settle_s + options.step_s
 
     clock = _Clock()

@@ -29,26 +29,37 @@ def _frame(name: str, size=(320, 240)) -> np.ndarray:
         return np.asarray(im.convert("RGB").resize(size))
 
 
+def _video_stream(out, fps: int):
+    """A 320x240 H.264 stream with a keyframe a second (probe seeks near the end)."""
+    stream = out.add_stream("libx264", rate=fps)
+    stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+    stream.options = {"preset": "ultrafast"}
+    stream.codec_context.gop_size = fps
+    return stream
+
+
+def _encode(out, stream, images, fps: int) -> int:
+    """Encode and mux RGB ``images`` at ``fps``, then flush; returns the frame count."""
+    n = 0
+    for img in images:
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+        frame.pts = n
+        frame.time_base = Fraction(1, fps)
+        n += 1
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+    return n
+
+
 def make_video(path, seconds_per_scene: float = 1.0, fps: int = 10, audio: bool = False) -> str:
     """An H.264 MP4 showing each scene photo in turn (3 s by default)."""
     with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        stream.options = {"preset": "ultrafast"}
-        stream.codec_context.gop_size = fps  # a keyframe a second (probe seeks near the end)
+        stream = _video_stream(out, fps)
         a_stream = out.add_stream("aac", rate=16000) if audio else None
-        n = 0
-        for scene in SCENES:
-            img = _frame(scene)
-            for _ in range(int(seconds_per_scene * fps)):
-                frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-                frame.pts = n
-                frame.time_base = Fraction(1, fps)
-                n += 1
-                for packet in stream.encode(frame):
-                    out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+        n = _encode(out, stream, (img for scene in SCENES for img in [_frame(scene)] * int(seconds_per_scene * fps)),
+                    fps)
         if a_stream is not None:
             _write_silence(out, a_stream, n / fps)
     return str(path)
@@ -58,27 +69,19 @@ def make_tabletop_video(path, seconds_per_scene: float = 4.0, fps: int = 10) -> 
     """Each scene photo in turn, smaller than the frame and swaying on a plain table, so the
     proposer finds located boxes (a photo that fills the frame gives only whole-frame ones):
     what learning from reviews cuts its crops from. 12 s by default: BAN, OAT, JUI, 4 s each."""
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        stream.options = {"preset": "ultrafast"}
-        stream.codec_context.gop_size = fps
-        table = np.full((240, 320, 3), (200, 190, 200), np.uint8)
-        n = 0
+    table = np.full((240, 320, 3), (200, 190, 200), np.uint8)
+
+    def frames():
         for scene in SCENES:
             obj = _frame(scene, (140, 110))
             for k in range(int(seconds_per_scene * fps)):
                 img = table.copy()
                 x, y = 70 + int(20 * np.sin(k / 6.0)), 60 + int(10 * np.cos(k / 5.0))
                 img[y:y + 110, x:x + 140] = obj
-                frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-                frame.pts = n
-                frame.time_base = Fraction(1, fps)
-                n += 1
-                for packet in stream.encode(frame):
-                    out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+                yield img
+
+    with av.open(str(path), "w") as out:
+        _encode(out, _video_stream(out, fps), frames(), fps)
     return str(path)
 
 
