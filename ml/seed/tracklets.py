@@ -102,7 +102,7 @@ def asymnet_frame_scores(evidence, options: SeedOptions | None = None, scorer=No
         return np.zeros((F, P), dtype=np.float32)
     sc = scorer or _scorer("asymnet", o.asymnet_checkpoint)
     sc.fit_catalog(_product_views(evidence, P))
-    scores = sc.score_many([tr.embeddings[lo:hi].astype(np.float32) for tr, lo, hi in spans], top_k=o.top_k)
+    scores = sc.score_many([tr.embeddings[lo:hi] for tr, lo, hi in spans], top_k=o.top_k)
     return _per_frame(rows, scores, F, P)
 
 
@@ -135,7 +135,7 @@ def lxmert_frame_scores(evidence, text_sources: dict[str, TextEvents] | None = N
     visual, boxes, texts = [], [], []
     sources = text_sources or {}
     for (tr, lo, hi), row in zip(spans, rows):
-        visual.append(tr.embeddings[lo:hi].astype(np.float32))
+        visual.append(tr.embeddings[lo:hi])
         b = tr.xyxy[lo:hi]
         boxes.append(np.clip(b / scale, 0, 1) if scale is not None else np.zeros_like(b))
         texts.append(window_texts(sources, float(evidence.frame_times[row]), o))

@@ -73,9 +73,10 @@ class _Track:
         self.xyxy.append(np.asarray(box, dtype=np.float32))
         self.conf.append(float(conf))
         if emb is not None:
-            # a float16 copy: a row view would keep the whole embedding batch alive, and a long
-            # stream's crops are most of its memory (3.5 KB per box instead of 5 KB + batch)
-            self.emb.append(np.asarray(emb, dtype=np.float16))
+            # a copy: a row view would keep the whole embedding batch alive (float16 halved this
+            # too, but cost 0.8 / 1.6 points of R@1 / mAP@0.5 on the short test episodes (86.0 / 78.1
+            # against 86.8 / 79.7) for a few MB: a 10-minute stream keeps about 2100 tracked crops)
+            self.emb.append(np.array(emb, dtype=np.float32))
             self.sum_emb = np.array(emb, dtype=np.float32) if self.sum_emb is None else self.sum_emb + emb
         self.missing = 0
 
@@ -268,6 +269,6 @@ class Tracker:
                 continue
             # embeddings align with boxes, or are (0,d) when some boxes were never embedded
             d = tr.emb[0].shape[0] if tr.emb else 0
-            emb = np.stack(tr.emb) if len(tr.emb) == len(tr.t) else np.zeros((0, d), np.float16)
+            emb = np.stack(tr.emb) if len(tr.emb) == len(tr.t) else np.zeros((0, d), np.float32)
             out.append(Tracklet(tr.id, np.asarray(tr.t), np.stack(tr.xyxy), emb, float(np.mean(tr.conf))))
         return out

@@ -106,10 +106,8 @@ _PROPOSAL_COLUMNS = ("xyxy", "confidence", "frame_index", "t", "source", "tracke
 class Tracklet:
     """A region followed over time: boxes, times and one embedding per kept crop.
 
-    t (m,) seconds, xyxy (m,4), embeddings (m,d) L2-normalised, float16 as the tracker stores
-    them (half the memory of a long stream's crops; readers compute in float32 or wider) or
-    float32, (0,d) when embedding was skipped; category/parent_category predicted from the
-    catalog's categories.
+    t (m,) seconds, xyxy (m,4), embeddings (m,d) float32 L2-normalised (may be (0,d) when
+    embedding was skipped), category/parent_category predicted from the catalog's categories.
     """
 
     track_id: int
@@ -123,8 +121,7 @@ class Tracklet:
     def __post_init__(self):
         self.t = np.asarray(self.t, dtype=np.float64)
         self.xyxy = np.asarray(self.xyxy, dtype=np.float32).reshape(len(self.t), 4)
-        e = np.asarray(self.embeddings)
-        self.embeddings = e if e.dtype == np.float16 else e.astype(np.float32, copy=False)
+        self.embeddings = np.asarray(self.embeddings, dtype=np.float32)
 
     @property
     def start_s(self) -> float:
@@ -138,7 +135,7 @@ class Tracklet:
         """Mean of the crop embeddings, re-normalised: the Vis.Trk feature."""
         if not len(self.embeddings):
             raise ValueError(f"tracklet {self.track_id} has no embeddings")
-        v = self.embeddings.mean(axis=0, dtype=np.float32)
+        v = self.embeddings.mean(axis=0)
         return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
