@@ -197,7 +197,9 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
             from .visual.analyzer import VisualAnalyzer, VisualOptions
 
             with clock.measure("catalog_embed"):
-                analyzer = VisualAnalyzer(catalog, VisualOptions(fps=options.fps), memory=memory)
+                analyzer = VisualAnalyzer(catalog, VisualOptions(fps=options.fps,
+                                                                 keep_embeddings=bool(options.seed_modes)),
+                                          memory=memory)
         if "screen_text" in mods:
             from .screentext import ScreenTextReader
 

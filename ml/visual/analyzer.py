@@ -18,6 +18,9 @@ scored against the catalog index. Two score matrices come out, both raw cosines 
   of single crops (Fashion Focus: Vis.Img 12.5 -> Vis.Trk 14.7 % recall); the window keeps a
   long track (the whole-frame one lasts a shot) from smearing one product over its length.
   ``Tracklet.feature()`` (whole-track mean) is what sets the tracklet's category.
+  A tracklet is scored when the tracker hands it over as final (``Tracker.pop_final``), and its
+  crop embeddings are then dropped (unless ``keep_embeddings``: the seed models read them), so
+  memory does not grow with the crops of the stream.
 
 A shop's memory (``ml.adapt.ShopMemory``, crops of its reviewed intervals) adjusts the scores
 (``view_adjustment``). Its views are not added to the catalog index as plain extra rows: a crop
@@ -48,7 +51,9 @@ from ..structuring.tracking import Tracker, TrackerOptions, crop_box
 from .embedder import EmbedderOptions, ImageEmbedder, embed_catalog, read_rgb, trim_background
 
 
-SEARCH_ROWS = 8192  # windowed tracklet features searched per call in ``finish``
+# windowed tracklet features searched per call: one search per tracklet would pay FAISS'
+# per-call overhead thousands of times; 2048 rows of 1280 floats are 10 MB
+SEARCH_ROWS = 2048
 
 
 @dataclass
@@ -73,6 +78,9 @@ class VisualOptions:
     batch_frames: int = 4  # frames whose crops are embedded in one ONNX call
     category_top_k: int = 5  # nearest products voting for a tracklet's category
     track_window_s: float = 3.0  # Vis.Trk averages a tracklet's crops within +-this of each frame
+    # the evidence's tracklets keep their crop embeddings (the seed models, ml.seed, read them);
+    # otherwise they are dropped once a tracklet is scored: (0,d) in the evidence
+    keep_embeddings: bool = False
     embedder: EmbedderOptions = field(default_factory=EmbedderOptions)
     tracker: TrackerOptions = field(default_factory=TrackerOptions)
     shots: ShotOptions = field(default_factory=ShotOptions)
@@ -153,6 +161,11 @@ class VisualAnalyzer:
         self._pending: list[tuple[Frame, Proposals, bool]] = []
         self._times: list[float] = []
         self._img_scores: list[np.ndarray] = []
+        self._trk = np.full((0, len(catalog)), -np.inf, np.float32)  # (capacity,P) Vis.Trk so far
+        self._tracklets: list[Tracklet] = []
+        self._queue: list[tuple[np.ndarray, np.ndarray]] = []  # (frame rows, windowed features)
+        self._queued_tracklets: list[tuple[Tracklet, np.ndarray]] = []  # (tracklet, feature()): their category
+        self._queued_rows = 0
         self._boxes: list[Boxes] = []
         self._first = True
 
@@ -210,6 +223,10 @@ class VisualAnalyzer:
         self.timings_s["tracking"] += t2 - t1
         self.timings_s["search"] += time.perf_counter() - t2
         self._pending = []
+        if self.options.use_tracking:
+            t3 = time.perf_counter()
+            self._take(self.tracker.pop_final())
+            self.timings_s["tracklets"] += time.perf_counter() - t3
 
     def _categorise(self, tracklets: list[Tracklet], scores: np.ndarray) -> None:
         """Hierarchical: the parent category the nearest products vote for, then the child
@@ -240,6 +257,41 @@ class VisualAnalyzer:
         v = (c[hi] - c[lo]).astype(np.float32)
         return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
 
+    def _take(self, tracklets: list[Tracklet], last: bool = False) -> None:
+        """Queue final tracklets' windowed features for search (SEARCH_ROWS at a time; all of
+        the queue when ``last``) and drop their crop embeddings."""
+        times = np.asarray(self._times, dtype=np.float64) if tracklets else None
+        for tr in tracklets:
+            self._tracklets.append(tr)
+            if not (len(tr.t) and len(tr.embeddings) == len(tr.t)):
+                continue
+            r = np.clip(np.searchsorted(times, tr.t), 0, len(times) - 1)
+            ok = np.isclose(times[r], tr.t)
+            self._queue.append((r[ok], self._windowed(tr)[ok]))
+            self._queued_rows += int(ok.sum())
+            self._queued_tracklets.append((tr, tr.feature()))
+            if not self.options.keep_embeddings:
+                tr.embeddings = tr.embeddings[:0]
+            if self._queued_rows >= SEARCH_ROWS:
+                self._search()
+        if last:
+            self._search()
+
+    def _search(self) -> None:
+        if self._queued_tracklets:
+            tracklets, features = zip(*self._queued_tracklets)
+            self._categorise(list(tracklets), self.scores(np.stack(features)))
+        if self._queue:
+            rows = np.concatenate([r for r, _ in self._queue])
+            feats = np.concatenate([f for _, f in self._queue])
+            need = int(rows.max()) + 1 if len(rows) else 0
+            if need > len(self._trk):  # grow by doubling: amortised, and no list of rows
+                grown = np.full((max(need, 2 * len(self._trk), 64), self._trk.shape[1]), -np.inf, np.float32)
+                grown[:len(self._trk)] = self._trk
+                self._trk = grown
+            np.maximum.at(self._trk, rows, self.scores(feats))
+        self._queue, self._queued_tracklets, self._queued_rows = [], [], 0
+
     def finish(self) -> VisualEvidence:
         """Flush pending frames, close tracklets, compute Vis.Trk scores and categories."""
         self._flush()
@@ -247,24 +299,14 @@ class VisualAnalyzer:
         times = np.asarray(self._times, dtype=np.float64)
         n_p = len(self.catalog)
         img = np.stack(self._img_scores).astype(np.float32) if self._img_scores else np.zeros((0, n_p), np.float32)
-        tracklets = self.tracker.finish() if self.options.use_tracking else []
+        if self.options.use_tracking:
+            self._take(self.tracker.finish(), last=True)
+        tracklets = sorted(self._tracklets, key=lambda tr: (tr.start_s, tr.track_id))
+        self._tracklets = []
         trk = np.full_like(img, -np.inf)
-        with_emb = [tr for tr in tracklets if len(tr.embeddings) == len(tr.t) and len(tr.t)]
-        if with_emb and len(times):
-            self._categorise(with_emb, self.scores(np.stack([tr.feature() for tr in with_emb])))
-            # searched SEARCH_ROWS boxes at a time: one search per tracklet would pay FAISS'
-            # per-call overhead thousands of times, one for the whole video would hold a second
-            # float32 copy of every crop embedding of the stream
-            rows, feats, n = [], [], 0
-            for k, tr in enumerate(with_emb):
-                r = np.clip(np.searchsorted(times, tr.t), 0, len(times) - 1)
-                ok = np.isclose(times[r], tr.t)
-                rows.append(r[ok])
-                feats.append(self._windowed(tr)[ok])
-                n += len(rows[-1])
-                if n >= SEARCH_ROWS or k == len(with_emb) - 1:
-                    np.maximum.at(trk, np.concatenate(rows), self.scores(np.concatenate(feats)))
-                    rows, feats, n = [], [], 0
+        n = min(len(trk), len(self._trk))
+        trk[:n] = self._trk[:n]
+        self._trk = self._trk[:0]
         trk = np.where(np.isfinite(trk), trk, img).astype(np.float32)
         self.timings_s["tracklets"] += time.perf_counter() - t0
         return VisualEvidence(times, img, trk, tracklets, self.shot_detector.finish(), Boxes.merge(self._boxes),

@@ -161,3 +161,65 @@ def test_tracks_end_at_a_cut_and_appearance_relinks_a_product_that_comes_back():
     tracklets = tracker.finish()
     assert len(tracklets) == 2  # offline: the product's two visits are one tracklet
     assert sorted(t.t.tolist() for t in tracklets) == [[0.0, 1.0, 4.0, 5.0], [2.0, 3.0]]
+
+
+def _relinked_in_one_pass(raw, o: TrackerOptions):
+    """The re-linking of a pass over the whole stream at its end (what ``finish`` did before it
+    went online): in start order (then the order tracks ended), each track continues the best
+    earlier one within ``relink_gap_s`` whose mean embedding is at least ``relink_cosine`` alike."""
+    merged = []
+    for tr in sorted(raw, key=lambda tr: (tr.start_s, tr.end_s, tr.track_id)):
+        best, best_cos = None, o.relink_cosine
+        for prev in merged:
+            if prev["t"][-1] >= tr.start_s or tr.start_s - prev["t"][-1] > o.relink_gap_s:
+                continue
+            c = float(tr.feature() @ _unit(np.sum(prev["emb"], axis=0)))
+            if c >= best_cos:
+                best, best_cos = prev, c
+        if best is None:
+            merged.append({"id": tr.track_id, "t": list(tr.t), "emb": list(tr.embeddings)})
+        else:
+            best["t"] += list(tr.t)
+            best["emb"] += list(tr.embeddings)
+    return sorted((m["id"], m["t"]) for m in merged)
+
+
+def test_online_relinking_hands_tracklets_over_during_the_stream_and_equals_one_pass_at_the_end():
+    rng = np.random.default_rng(7)
+    products = [_unit(rng.normal(size=16)) for _ in range(6)]
+    image = scene()
+    stream = []  # per frame: (boxes, embeddings, cut)
+    objects = []  # [product, box, frames left]
+    for i in range(900):
+        cut = i > 0 and rng.random() < 0.05
+        if cut:
+            objects = []
+        objects = [o for o in objects if o[2] > 0]
+        if len(objects) < 3 and rng.random() < 0.3:
+            x, y = rng.integers(0, 300), rng.integers(0, 200)
+            objects.append([int(rng.integers(0, 6)), [x, y, x + 100, y + 80], int(rng.integers(1, 12))])
+        boxes, embs = [], []
+        for o in objects:
+            o[2] -= 1
+            if rng.random() < 0.9:  # missed now and then
+                boxes.append(o[1])
+                embs.append(_unit(products[o[0]] + rng.normal(scale=0.08, size=16)))
+        stream.append((boxes, np.float32(embs).reshape(-1, 16), cut))
+
+    def run(options):
+        tracker, during = Tracker(options), []
+        for f, (boxes, embs, cut) in zip(frames([image] * len(stream)), stream):
+            tracker.update(f, _proposals(f, boxes or np.zeros((0, 4)), ["saliency"] * len(boxes), embs), new_shot=cut)
+            during += tracker.pop_final()
+        return during, tracker.finish()
+
+    online = TrackerOptions(use_kcf=False)
+    during, rest = run(online)
+    raw_during, raw_rest = run(TrackerOptions(use_kcf=False, relink_cosine=2.0))  # never re-links
+    raw = raw_during + raw_rest
+    relinked = sorted(during + rest, key=lambda tr: (tr.start_s, tr.track_id))
+    assert len(relinked) < len(raw) - 50  # the stream has many re-entries
+    assert len(during) >= 0.9 * len(relinked)  # most come out long before the end
+    assert sorted((tr.track_id, list(tr.t)) for tr in relinked) == _relinked_in_one_pass(raw, online)
+    for tr in relinked:
+        assert tr.embeddings.shape == (len(tr.t), 16)

@@ -42,7 +42,7 @@ def test_it_scores_every_frame_for_every_product_and_finds_the_shown_one(setup):
 
 def test_it_finds_the_three_shots_and_keeps_tracklets_inside_them(setup):
     catalog, video = setup
-    ev = _run(catalog, video)
+    ev = _run(catalog, video, keep_embeddings=True)
     assert ev.shots.starts.tolist() == pytest.approx([0.0, 3.0, 6.0], abs=0.06)
     assert ev.tracklets
     for tr in ev.tracklets:
@@ -52,6 +52,25 @@ def test_it_finds_the_three_shots_and_keeps_tracklets_inside_them(setup):
     longest = max(ev.tracklets, key=lambda tr: len(tr.t))
     assert len(longest.t) == 3  # the whole-frame track of one 3-frame shot
     assert all(set(b) >= {"t", "xyxy", "track_id", "source"} for b in ev.boxes)
+
+
+def test_tracklets_scored_as_they_become_final_give_vis_trk_as_defined_and_drop_their_crops(setup):
+    """Vis.Trk at a frame: the best, over tracklets with a box there, of the catalog scores of
+    the tracklet's mean crop within +-track_window_s; computed here from the kept crops, in one
+    pass, and compared with what the analyzer streamed out (scored as tracklets became final)."""
+    catalog, video = setup
+    kept = _run(catalog, video, keep_embeddings=True, batch_frames=1)
+    dropped = _run(catalog, video, batch_frames=1)
+    analyzer = VisualAnalyzer(catalog, VisualOptions())
+    expected = np.full_like(kept.image_scores, -np.inf)
+    for tr in kept.tracklets:
+        rows = np.searchsorted(kept.frame_times, tr.t)
+        np.maximum.at(expected, rows, analyzer.scores(analyzer._windowed(tr)))
+    expected = np.where(np.isfinite(expected), expected, kept.image_scores)
+    np.testing.assert_allclose(kept.tracklet_scores, expected, atol=1e-5)
+    np.testing.assert_allclose(dropped.tracklet_scores, kept.tracklet_scores, atol=1e-6)
+    assert [(t.track_id, t.category) for t in dropped.tracklets] == [(t.track_id, t.category) for t in kept.tracklets]
+    assert all(t.embeddings.shape == (0, 1280) for t in dropped.tracklets)
 
 
 def test_without_tracking_the_two_score_matrices_are_the_image_scores(setup):
