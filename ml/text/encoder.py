@@ -34,6 +34,7 @@ import numpy as np
 from ..npyfile import save_atomic
 
 DIM = 384
+MAX_BATCH_TOKENS = 2048  # padded word pieces per ONNX batch (OnnxSentenceModel.encode)
 _MODELS: dict[tuple, object] = {}
 _LOCK = threading.Lock()
 
@@ -148,16 +149,24 @@ class OnnxSentenceModel:
         return int(self.encode(["a"]).shape[1])
 
     def encode(self, texts: list[str], batch_size: int = 64, **_) -> np.ndarray:
+        """(n, 384) unit rows. Batches are longest first, like sentence-transformers', so each
+        pads little, and hold at most ``batch_size`` texts and ``MAX_BATCH_TOKENS`` padded word
+        pieces: ONNX Runtime's buffers grow with batch x length^2 (attention), and 64 catalog
+        descriptions of 101 pieces took 184 MB; speech windows (~30 pieces) still go 64 at a time."""
         out = []
-        # like sentence-transformers: longest first, so each batch pads little
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        for i in range(0, len(texts), batch_size):
-            encs = self.tokenizer.encode_batch([texts[j] for j in order[i:i + batch_size]])
-            n = max(len(e.ids) for e in encs)
-            ids = np.zeros((len(encs), n), np.int64)
-            mask = np.zeros((len(encs), n), np.int64)
-            types = np.zeros((len(encs), n), np.int64)
-            for r, e in enumerate(encs):
+        encs = self.tokenizer.encode_batch(list(texts)) if texts else []
+        order = np.argsort([-len(e.ids) for e in encs], kind="stable")
+        i = 0
+        while i < len(order):
+            longest = max(len(encs[order[i]].ids), 1)
+            k = max(1, min(batch_size, MAX_BATCH_TOKENS // longest))
+            batch = [encs[j] for j in order[i:i + k]]
+            i += k
+            n = max(len(e.ids) for e in batch)
+            ids = np.zeros((len(batch), n), np.int64)
+            mask = np.zeros((len(batch), n), np.int64)
+            types = np.zeros((len(batch), n), np.int64)
+            for r, e in enumerate(batch):
                 ids[r, :len(e.ids)] = e.ids
                 mask[r, :len(e.ids)] = e.attention_mask
                 types[r, :len(e.ids)] = e.type_ids

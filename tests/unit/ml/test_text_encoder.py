@@ -82,3 +82,29 @@ def test_a_changed_text_is_encoded_again_under_another_name(tmp_path):
     np.testing.assert_allclose(changed, TextEncoder().encode(["Tropicana Orange Juice", "Oat milk"]), atol=1e-6)
     with pytest.raises(AssertionError, match="the network ran"):
         _NoNetwork(options).encode(["Tropicana Apple Juice", "Oat milk "], persist=False)
+
+
+def test_long_texts_go_in_smaller_batches_and_batching_does_not_change_a_vector():
+    """Catalog descriptions run to hundreds of word pieces: a batch holds at most
+    MAX_BATCH_TOKENS padded pieces (ONNX Runtime's buffers grow with batch x length^2), while
+    short texts still go batch_size at a time."""
+    from ml.text.encoder import MAX_BATCH_TOKENS, load_onnx_sentence_model
+
+    model = load_onnx_sentence_model()
+    long_text = " ".join(["a creamy organic oat drink pressed from Swedish oats, barista edition"] * 12)
+    texts = [f"{long_text} number {i}" for i in range(40)] + [f"apple juice {i}" for i in range(100)]
+    shapes, run = [], model.session.run
+
+    def recording(outputs, feeds):  # the real session, its batch shapes noted
+        shapes.append(feeds["input_ids"].shape)
+        return run(outputs, feeds)
+
+    model.session.run = recording
+    try:
+        together = model.encode(texts, batch_size=64)
+    finally:
+        del model.session.run
+    assert all(n * length <= MAX_BATCH_TOKENS for n, length in shapes)
+    assert max(length for _, length in shapes) > 128 and max(n for n, _ in shapes) == 64
+    alone = np.concatenate([model.encode([t]) for t in texts[::10]])
+    np.testing.assert_allclose(together[::10], alone, atol=1e-5)
