@@ -279,9 +279,9 @@ def parse_args(argv):
     p.add_argument("--note", default="", help="a line for the report (e.g. which code this is)")
     a = p.parse_args(argv)
     if a.long is None:
-        a.long = 2 if (a.split == "test" and not a.quick and not a.features_only) or a.memory_curve else 0
-    if a.memory_curve:
-        a.episodes, a.long = 0, max(1, a.long)
+        a.long = 2 if a.split == "test" and not a.quick and not a.features_only else 0
+    if a.memory_curve:  # the curve loops the first long stream: the second is not needed
+        a.episodes, a.long = 0, 1
     if a.quick:
         a.long = 0
     return a

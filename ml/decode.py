@@ -12,7 +12,10 @@ is correct for variable frame rate because it only ever looks at presentation ti
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Iterator
+from typing import TypeVar
 
 import av
 import numpy as np
@@ -23,6 +26,7 @@ from .types import Frame, VideoInfo
 # ffmpeg's "mp4/mov" family starts with an ISO box; seeing one tells "truncated mp4" apart
 # from "not a media file at all" when the demuxer refuses both.
 _SKIP_NONREF_CODECS = ("h264", "hevc")
+T = TypeVar("T")
 _ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
 
 
@@ -324,3 +328,57 @@ def _quiet_cut(samples: np.ndarray, quiet_s: float, sr: int) -> int:
         return len(samples)
     energy = (tail[:k * win].reshape(k, win).astype(np.float64) ** 2).mean(axis=1)
     return lo + (int(np.argmin(energy)) + 1) * win
+
+
+_END = object()
+
+
+def prefetch(items: Iterator[T], depth: int = 8, name: str = "decode") -> Iterator[T]:
+    """``items`` produced by a background thread, at most ``depth`` ahead of the consumer.
+
+    Decoding (PyAV, in C, without the GIL) then runs while the consumer computes (ONNX Runtime,
+    also without the GIL): on two cores the decode of a 60-minute stream hides behind vision
+    instead of adding to it. Items come in the same order; an exception raised by ``items``
+    is raised here, where its item would have been. Closing this generator, or an exception in
+    the consumer, stops the thread and closes ``items`` (in that thread: a running generator
+    cannot be closed from another one), so a cancelled job leaves no decoder behind.
+    """
+    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((_END, None))
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, raised there
+            put((_END, e))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name=name, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = q.get()
+            if error is not None:
+                raise error
+            if item is _END:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+

@@ -149,6 +149,17 @@ def _run_speech(video: str, options: PipelineOptions, start_s: float, end_s: flo
     return Transcript(words, language, sum(p.duration_s for p in parts), options_used), timings
 
 
+def _timed(items, clock: _Clock, stage: str):
+    """``items``, the time spent producing each added to ``clock[stage]``."""
+    while True:
+        t0 = time.perf_counter()
+        item = next(items, None)
+        clock.add(stage, time.perf_counter() - t0)
+        if item is None:
+            return
+        yield item
+
+
 def _per_step(frame_times: np.ndarray, scores: np.ndarray, times: np.ndarray, step: float) -> np.ndarray:
     """(F,P) per-frame scores -> (T,P): max over frames within each step, nearest frame if none."""
     T, P = len(times), scores.shape[1] if scores.ndim == 2 else 0
@@ -176,7 +187,7 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
     -> (Features, Evidence). Time steps are aligned to multiples of ``step_s`` from 0
     (``Features.grid``), so segments processed one after another (``ml.streaming``) concatenate.
     """
-    from .decode import iter_frames
+    from .decode import iter_frames, prefetch
 
     mods = set(options.modalities)
     step = options.step_s
@@ -205,21 +216,26 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
 
             reader = ScreenTextReader()
         if analyzer or reader:
-            frames = iter_frames(video, fps=options.fps, start_s=start_s,
-                                 end_s=end_s, max_side=options.max_side)
-            while True:
-                t0 = time.perf_counter()
-                frame = next(frames, None)
-                clock.add("decode", time.perf_counter() - t0)
-                if frame is None:
-                    break
-                if analyzer:
-                    with clock.measure("visual"):
-                        analyzer.update(frame)
-                if reader:
-                    with clock.measure("screen_text"):
-                        reader.update(frame)
-                progress("vision", 0.05 + 0.75 * min(1.0, (frame.t - start_s) / span))
+            # decoded in a thread a few frames ahead (``prefetch``): "decode" is that thread's
+            # time, "decode_wait" what vision waited for frames
+            frames = prefetch(_timed(iter_frames(video, fps=options.fps, start_s=start_s,
+                                                 end_s=end_s, max_side=options.max_side), clock, "decode"))
+            try:
+                while True:
+                    t0 = time.perf_counter()
+                    frame = next(frames, None)
+                    clock.add("decode_wait", time.perf_counter() - t0)
+                    if frame is None:
+                        break
+                    if analyzer:
+                        with clock.measure("visual"):
+                            analyzer.update(frame)
+                    if reader:
+                        with clock.measure("screen_text"):
+                            reader.update(frame)
+                    progress("vision", 0.05 + 0.75 * min(1.0, (frame.t - start_s) / span))
+            finally:
+                frames.close()  # a cancelled run (progress raised) stops its decoder thread now
         if analyzer:
             with clock.measure("visual"):
                 ev = analyzer.finish()

@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from ml.decode import iter_audio_chunks, iter_frames, load_audio, probe
+from ml.decode import iter_audio_chunks, iter_frames, load_audio, prefetch, probe
 from ml.errors import InputError
 from tests import media
 
@@ -250,3 +250,46 @@ def test_audio_chunks_of_a_span_carry_absolute_start_times(clip_with_audio):
     chunks = list(iter_audio_chunks(clip_with_audio, chunk_s=0.5, start_s=1.0, end_s=2.0))
     assert [round(s, 3) for s, _ in chunks] == [1.0, 1.5]
     assert sum(len(x) for _, x in chunks) == pytest.approx(16000, abs=2)
+
+
+def _decode_threads():
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "decode"]
+
+
+def test_prefetched_frames_are_the_same_frames_in_the_same_order(clip):
+    direct = list(iter_frames(clip, fps=5.0))
+    ahead = list(prefetch(iter_frames(clip, fps=5.0), depth=2))
+    assert [f.t for f in ahead] == [f.t for f in direct] and len(direct) >= 10
+    for a, b in zip(ahead, direct):
+        np.testing.assert_array_equal(a.image, b.image)
+    assert not _decode_threads()
+
+
+def test_a_decoding_error_reaches_the_consumer_after_the_frames_before_it(tmp_path):
+    path = _truncated_faststart(tmp_path)
+    seen = []
+    with pytest.raises(InputError, match=r"truncated video: frames stop at \d\.\ds"):
+        for f in prefetch(iter_frames(path, fps=10.0), depth=1):
+            seen.append(f.t)
+    assert seen == [f.t for f in _frames_until_error(path)]
+    assert not _decode_threads()
+
+
+def _frames_until_error(path):
+    out = []
+    try:
+        for f in iter_frames(path, fps=10.0):
+            out.append(f)
+    except InputError:
+        pass
+    return out
+
+
+def test_closing_early_stops_the_decoder_thread_and_closes_the_file(clip):
+    frames = prefetch(iter_frames(clip, fps=10.0), depth=2)
+    next(frames)
+    assert _decode_threads()
+    frames.close()
+    assert not _decode_threads()
