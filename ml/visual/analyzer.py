@@ -270,8 +270,8 @@ class VisualAnalyzer:
             self._queue.append((r[ok], self._windowed(tr)[ok]))
             self._queued_rows += int(ok.sum())
             self._queued_tracklets.append((tr, tr.feature()))
-            if not self.options.keep_embeddings:
-                tr.embeddings = tr.embeddings[:0]
+            if not self.options.keep_embeddings:  # a new empty array: a [:0] view would keep the crops
+                tr.embeddings = np.zeros((0, tr.embeddings.shape[1]), np.float32)
             if self._queued_rows >= SEARCH_ROWS:
                 self._search()
         if last:
