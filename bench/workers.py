@@ -12,10 +12,12 @@ six parts for an hour). Each configuration runs on a fresh database, so no part 
 
 Needs PostgreSQL and Redis (``DATABASE_URL``, default the local ``shopfocus_bench`` database,
 created when missing; ``CELERY_BROKER_URL``, default ``redis://127.0.0.1:6379/9``, flushed).
-Writes ``bench/results/workers.{json,md}``. On this 2-core machine two workers share the same
-two cores, so the ratio says how much of a core one worker leaves idle (vision and speech
-already overlap inside a part), not what two hosts give: with N hosts the parts of one stream
-spread over N machines (same broker, ``-Q cpu``).
+Writes ``bench/results/workers.{json,md}``. Each worker's networks get cores / workers threads
+(``SHOPFOCUS_THREADS``, ``--threads``): two workers of two threads each on two cores ran the
+60-minute stream in 403 s against 276 s for one (eight busy threads thrashing two cores). On this
+2-core machine two workers share the same two cores, so the ratio says how much of a core one
+worker leaves idle (vision, speech and decoding already overlap inside a part), not what two
+hosts give: with N hosts the parts of one stream spread over N machines (same broker, ``-Q cpu``).
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ class _Worker:
         self.log.close()
 
 
-def run_once(ep: dict, n_workers: int, work: str, timeout_s: float) -> dict:
+def run_once(ep: dict, n_workers: int, work: str, timeout_s: float, threads: int) -> dict:
     """A fresh database, ``n_workers`` warm workers, one job for the stream: its wall time."""
     import django
 
@@ -115,7 +117,8 @@ def run_once(ep: dict, n_workers: int, work: str, timeout_s: float) -> dict:
     with open(ep["comments"], newline="", encoding="utf-8") as f:
         Comment.objects.bulk_create([Comment(video=video, time_s=float(r["time_s"]), user=r.get("user", ""),
                                              text=r["text"]) for r in csv.DictReader(f)])
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="webapp.settings", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="webapp.settings", PYTHONUNBUFFERED="1",
+               SHOPFOCUS_THREADS=str(threads))
     workers = [_Worker(os.path.join(work, f"worker{n_workers}_{i}.log"), env) for i in range(n_workers)]
     try:
         for w in workers:
@@ -132,7 +135,7 @@ def run_once(ep: dict, n_workers: int, work: str, timeout_s: float) -> dict:
         wall = time.time() - t0
         parts = list(JobSegment.objects.filter(job=job).order_by("index").values(
             "index", "keep_start_s", "keep_end_s", "status", "worker", "started_at", "finished_at"))
-        out = {"workers": n_workers, "status": job.status, "message": job.message, "wall_s": round(wall, 1),
+        out = {"workers": n_workers, "threads": threads, "status": job.status, "message": job.message, "wall_s": round(wall, 1),
                "rtf": round(video.duration_s / wall, 2) if wall else None, "duration_s": video.duration_s,
                "intervals": job.intervals.count(), "segments": len(parts),
                "segment_workers": sorted({p["worker"] for p in parts if p.get("worker")}),
@@ -154,6 +157,8 @@ def main(argv=None) -> int:
     p.add_argument("--video")
     p.add_argument("--catalog")
     p.add_argument("--comments")
+    p.add_argument("--threads", type=int, default=0,
+                   help="network threads per worker (SHOPFOCUS_THREADS; 0: cores / workers, at least 1)")
     p.add_argument("--timeout-min", type=float, default=60.0)
     p.add_argument("--name", default="workers")
     a = p.parse_args(argv)
@@ -168,7 +173,8 @@ def main(argv=None) -> int:
     rows = []
     for n in [int(x) for x in a.workers.split(",") if x.strip()]:
         print(f"{n} worker(s)...", flush=True)
-        rows.append(run_once(ep, n, work, a.timeout_min * 60))
+        threads = a.threads or max(1, (os.cpu_count() or 1) // n)
+        rows.append(run_once(ep, n, work, a.timeout_min * 60, threads))
         print(json.dumps(rows[-1]), flush=True)
     base = rows[0]["wall_s"] if rows and rows[0].get("status") == "succeeded" else None
     for r in rows:
@@ -181,9 +187,10 @@ def main(argv=None) -> int:
         json.dump(info, f, indent=1, default=str)
     lines = [f"# One stream on 1 vs N Celery workers ({info['date']}, {os.cpu_count()} cores)", "",
              f"Stream: `{ep['name']}`; parts of `SHOPFOCUS_SEGMENT_S`; wall = job start to SUCCEEDED.", "",
-             "| workers | status | wall (s) | x real time | speed-up | parts | parts' wall (s) |", "|---|---|---|---|---|---|---|"]
+             "| workers | threads each | status | wall (s) | x real time | speed-up | parts | parts' wall (s) |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['workers']} | {r['status']} | {r['wall_s']} | {r['rtf']} | {r['speedup']} | "
+        lines.append(f"| {r['workers']} | {r['threads']} | {r['status']} | {r['wall_s']} | {r['rtf']} | {r['speedup']} | "
                      f"{r['segments']} | {', '.join(str(x) for x in r['segment_wall_s'])} |")
     with open(os.path.join(res_dir, f"{a.name}.md"), "w") as f:
         f.write("\n".join(lines) + "\n")

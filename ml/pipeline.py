@@ -54,7 +54,7 @@ class PipelineOptions:
     asr_checkpoint: str = ""  # openai-whisper checkpoint path
     device: str = "cpu"
     fusion: str = "v2"  # fusion bundle in ml/models/fusion_<name>.json; "none" = features only
-    threads: int = 2
+    threads: int = 2  # CPU threads of each network (image, sentence, Whisper): a worker's share of the cores
 
     def __post_init__(self):
         self.modalities = tuple(self.modalities)
@@ -75,6 +75,22 @@ class PipelineOptions:
         d = asdict(self)
         d["modalities"], d["extra_visual"] = list(self.modalities), list(self.extra_visual)
         return d
+
+    def visual_options(self):
+        """The visual stage's options for this run (``ml.visual.analyzer.VisualOptions``)."""
+        from dataclasses import replace
+
+        from .visual.analyzer import VisualOptions
+
+        o = VisualOptions(fps=self.fps, keep_embeddings=bool(self.seed_modes))
+        o.embedder = replace(o.embedder, threads=self.threads)
+        return o
+
+    def text_encoder(self):
+        """The sentence encoder this run uses (its model is loaded once per process and threads)."""
+        from .text.encoder import TextEncoder, TextEncoderOptions
+
+        return TextEncoder(TextEncoderOptions(threads=self.threads))
 
     @property
     def seed_modes(self) -> tuple[str, ...]:
@@ -205,12 +221,10 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
     try:
         analyzer = reader = None
         if "visual" in mods:
-            from .visual.analyzer import VisualAnalyzer, VisualOptions
+            from .visual.analyzer import VisualAnalyzer
 
             with clock.measure("catalog_embed"):
-                analyzer = VisualAnalyzer(catalog, VisualOptions(fps=options.fps,
-                                                                 keep_embeddings=bool(options.seed_modes)),
-                                          memory=memory)
+                analyzer = VisualAnalyzer(catalog, options.visual_options(), memory=memory)
         if "screen_text" in mods:
             from .screentext import ScreenTextReader
 
@@ -263,12 +277,11 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
     progress("text", 0.88)
     text_sources: dict[str, TextEvents] = {}
     if mods & {"speech", "screen_text", "comments"}:
-        from .text.encoder import TextEncoder
         from .text.matching import TextMatcher, TextMatchOptions, transcript_events
 
         with clock.measure("text"):
             mopts = TextMatchOptions(window_s=options.text_window_s)
-            matcher = TextMatcher(catalog, TextEncoder(), mopts).fit()
+            matcher = TextMatcher(catalog, options.text_encoder(), mopts).fit()
             sources = {}
             if "speech" in mods:
                 sources["speech"] = transcript_events(transcript, options.text_window_s, options.text_window_s / 2)

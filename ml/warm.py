@@ -72,16 +72,13 @@ def preload(options=None, image: bool = True, text: bool = True, speech: bool = 
     steps = []
     if image and "visual" in mods:
         def image_model():
-            from .visual.analyzer import VisualOptions
             from .visual.embedder import ImageEmbedder
 
-            ImageEmbedder(VisualOptions(fps=options.fps).embedder)._load()
+            ImageEmbedder(options.visual_options().embedder)._load()
         steps.append(("image embedder", image_model))
     if text and mods & {"speech", "screen_text", "comments"}:
         def text_model():
-            from .text.encoder import TextEncoder
-
-            TextEncoder().model
+            options.text_encoder().model
         steps.append(("sentence model", text_model))
     if speech and "speech" in mods:
         def speech_model():

@@ -229,6 +229,8 @@ SHOPFOCUS_PIPELINE_DEFAULTS = {k: v for k, v in {
     "asr_checkpoint": os.environ.get("SHOPFOCUS_ASR_CHECKPOINT"),
     "device": os.environ.get("SHOPFOCUS_DEVICE"),
     "fps": float(os.environ["SHOPFOCUS_FPS"]) if os.environ.get("SHOPFOCUS_FPS") else None,
+    # CPU threads of each network in a job: cores / workers when several workers share a host
+    "threads": int(os.environ["SHOPFOCUS_THREADS"]) if os.environ.get("SHOPFOCUS_THREADS") else None,
     # tracklet (default), image, asymnet or lxmert: the visual feature (ml.fusion.VISUAL_FEATURES)
     "visual_mode": os.environ.get("SHOPFOCUS_VISUAL_MODE"),
 }.items() if v}

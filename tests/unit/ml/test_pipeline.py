@@ -176,3 +176,13 @@ def test_follow_emits_intervals_while_a_stream_grows(tmp_path):
     assert result["duration_s"] > 11.0
     assert {iv.product_id for iv in emitted} >= {"gs_06", "gs_45"}
     assert len(emitted) == len(result["intervals"])
+
+
+def test_the_thread_count_reaches_every_network():
+    from ml.pipeline import PipelineOptions
+
+    o = PipelineOptions(threads=1)
+    assert o.visual_options().embedder.threads == 1
+    assert o.text_encoder().options.threads == 1
+    assert PipelineOptions(visual_mode="asymnet").visual_options().keep_embeddings  # the seed models read crops
+    assert not PipelineOptions().visual_options().keep_embeddings
