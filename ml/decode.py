@@ -26,8 +26,8 @@ from .types import Frame, VideoInfo
 # ffmpeg's "mp4/mov" family starts with an ISO box; seeing one tells "truncated mp4" apart
 # from "not a media file at all" when the demuxer refuses both.
 _SKIP_NONREF_CODECS = ("h264", "hevc")
-T = TypeVar("T")
 _ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
+T = TypeVar("T")
 
 
 def _open(path: str):
@@ -381,4 +381,3 @@ def prefetch(items: Iterator[T], depth: int = 8, name: str = "decode") -> Iterat
     finally:
         stop.set()
         thread.join()
-

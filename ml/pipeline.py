@@ -78,13 +78,11 @@ class PipelineOptions:
 
     def visual_options(self):
         """The visual stage's options for this run (``ml.visual.analyzer.VisualOptions``)."""
-        from dataclasses import replace
-
         from .visual.analyzer import VisualOptions
+        from .visual.embedder import EmbedderOptions
 
-        o = VisualOptions(fps=self.fps, keep_embeddings=bool(self.seed_modes))
-        o.embedder = replace(o.embedder, threads=self.threads)
-        return o
+        return VisualOptions(fps=self.fps, keep_embeddings=bool(self.seed_modes),
+                             embedder=EmbedderOptions(threads=self.threads))
 
     def text_encoder(self):
         """The sentence encoder this run uses (its model is loaded once per process and threads)."""

@@ -163,7 +163,8 @@ class FasterWhisperTranscriber:
             # A decode that fails its checks is retried by sampling at a higher temperature
             # (``temperatures``), from a generator CTranslate2 seeds per thread at first use:
             # unseeded, two runs of one video gave different words (speech features up to 0.64
-            # apart on the looped 10-minute test stream). Seeded here, a process repeats itself.
+            # apart on the looped 10-minute test stream). Seeded here, a fresh process repeats
+            # itself; in a warm worker the sequence goes on from one job to the next.
             ctranslate2.set_random_seed(0)
             return WhisperModel(path, device=o.device, compute_type=o.compute_type,
                                 cpu_threads=o.cpu_threads, local_files_only=True)
