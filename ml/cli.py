@@ -35,7 +35,8 @@ def _localize(args) -> int:
     options = PipelineOptions(fps=args.fps, modalities=tuple(m.strip() for m in args.modalities.split(",") if m.strip()),
                               visual_mode=args.visual_mode, fusion=args.fusion, asr_backend=args.asr_backend,
                               extra_visual=tuple(m.strip() for m in (args.extra_visual or "").split(",") if m.strip()),
-                              asr_checkpoint=args.asr_checkpoint or "", device=args.device, step_s=args.step)
+                              asr_checkpoint=args.asr_checkpoint or "", device=args.device, step_s=args.step,
+                              projection=args.projection)
     memory = None
     if args.memory:
         from .adapt import ShopMemory
@@ -84,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--extra-visual", default="",
                    help="also compute these seed-model features (asymnet,lxmert) into --features (training runs)")
     p.add_argument("--fusion", default="v2", help="fusion model name in ml/models, or 'none' for features only")
+    p.add_argument("--projection", default="none",
+                   help="learned projection of crop and catalog vectors: packaged (ml/models/projection.npz), "
+                        "none (the pretrained space) or an .npz from `python -m ml.seed.projection`")
     p.add_argument("--asr-backend", default="faster-whisper", choices=["faster-whisper", "openai-whisper"])
     p.add_argument("--asr-checkpoint", help="openai-whisper checkpoint file (GPU workers)")
     p.add_argument("--device", default="cpu")

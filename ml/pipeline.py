@@ -15,6 +15,7 @@ whole run); it may raise ``ml.errors.CancelledError`` to stop. Input problems ra
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -55,6 +56,9 @@ class PipelineOptions:
     device: str = "cpu"
     fusion: str = "v2"  # fusion bundle in ml/models/fusion_<name>.json; "none" = features only
     threads: int = 2  # CPU threads of each network (image, sentence, Whisper): a worker's share of the cores
+    # the learned projection of crop and catalog vectors (ml.visual.projection): "packaged"
+    # (ml/models/projection.npz, trained by `python -m ml.seed.projection`), "none", or an .npz path
+    projection: str = "none"
 
     def __post_init__(self):
         self.modalities = tuple(self.modalities)
@@ -69,6 +73,9 @@ class PipelineOptions:
                 raise ValueError(f"visual_mode must be one of {', '.join(VISUAL_FEATURES)}, got {mode!r}")
         if self.fps <= 0 or self.step_s <= 0:
             raise ValueError("fps and step_s must be positive")
+        if self.projection not in ("packaged", "none") and not (
+                str(self.projection).endswith(".npz") and os.path.isfile(self.projection)):
+            raise ValueError(f"projection must be 'packaged', 'none' or an existing .npz file, got {self.projection!r}")
 
     def to_dict(self) -> dict:
         """The options as JSON (stored on every result)."""
@@ -81,7 +88,7 @@ class PipelineOptions:
         from .visual.analyzer import VisualOptions
         from .visual.embedder import EmbedderOptions
 
-        return VisualOptions(fps=self.fps, keep_embeddings=bool(self.seed_modes),
+        return VisualOptions(fps=self.fps, keep_embeddings=bool(self.seed_modes), projection=self.projection,
                              embedder=EmbedderOptions(threads=self.threads))
 
     def text_encoder(self):

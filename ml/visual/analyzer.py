@@ -49,6 +49,7 @@ from ..structuring.proposals import ProposalOptions, Proposer
 from ..structuring.shots import ShotDetector, ShotOptions
 from ..structuring.tracking import Tracker, TrackerOptions, crop_box
 from .embedder import EmbedderOptions, ImageEmbedder, embed_catalog, read_rgb, trim_background
+from .projection import load_projection, project
 
 
 # windowed tracklet features searched per call: one search per tracklet would pay FAISS'
@@ -81,6 +82,9 @@ class VisualOptions:
     # the evidence's tracklets keep their crop embeddings (the seed models, ml.seed, read them);
     # otherwise they are dropped once a tracklet is scored: (0,d) in the evidence
     keep_embeddings: bool = False
+    # a learned (d,d) projection of crop and catalog vectors before the cosine
+    # (``ml.visual.projection``; None: the pretrained space)
+    projection: str | None = None
     embedder: EmbedderOptions = field(default_factory=EmbedderOptions)
     tracker: TrackerOptions = field(default_factory=TrackerOptions)
     shots: ShotOptions = field(default_factory=ShotOptions)
@@ -147,7 +151,8 @@ class VisualAnalyzer:
             views = memory.views_for(catalog.ids)
             if any(len(v[0]) for v in views):
                 self.views = views
-        self.index = CatalogIndex().fit(vectors, owner, len(catalog))
+        self.projection = load_projection(o.projection)
+        self.index = CatalogIndex().fit(project(vectors, self.projection), owner, len(catalog))
         self._vectors = np.asarray(vectors, np.float32)  # the index's rows, for the seed models
         self._frame_wh = (0, 0)
         self.timings_s["catalog"] += time.perf_counter() - t0
@@ -172,7 +177,7 @@ class VisualAnalyzer:
     def scores(self, queries: np.ndarray) -> np.ndarray:
         """(n,d) crop or tracklet vectors -> (n,P) scores: best cosine per product over its
         catalog images, adjusted by the shop's views when it has a memory (``view_adjustment``)."""
-        s = self.index.scores(queries)
+        s = self.index.scores(project(queries, self.projection))
         if self.views is None:
             return s
         n = s.shape[1]
