@@ -348,8 +348,8 @@ def _training_set(parts: list[_Part], base) -> tuple[np.ndarray, np.ndarray, np.
             continue
         ex = part.mine()
         Xs.append(interval_features(part.curves, cands))
-        ys.append(candidate_labels(part.curves, cands, [e.interval() for e in ex if e.label]))
-        hard = candidate_labels(part.curves, cands, [e.interval() for e in ex if not e.label])
+        ys.append(candidate_labels(part.curves, cands, [e.interval() for e in ex if e.label], options=base.localizer))
+        hard = candidate_labels(part.curves, cands, [e.interval() for e in ex if not e.label], options=base.localizer)
         ws.append(np.where(hard.astype(bool), HARD_NEGATIVE_WEIGHT, 1.0))
     if not Xs:
         return np.zeros((0, 0)), np.zeros(0, np.int8), np.zeros(0)

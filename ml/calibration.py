@@ -62,23 +62,34 @@ def interval_features(curves: ScoreCurves, cands: list[Candidate]) -> np.ndarray
     return X
 
 
-def to_interval(curves: ScoreCurves, c: Candidate, score: float) -> Interval:
+def to_interval(curves: ScoreCurves, c: Candidate, score: float, options=None) -> Interval:
+    """The candidate's span in seconds, moved by the localizer's boundary offsets
+    (``LocalizerOptions.start_offset_s`` / ``end_offset_s``; none when ``options`` is None); an
+    interval the offsets would make shorter than one step keeps one step about its centre."""
     step = curves.step_s
-    start = max(0.0, float(curves.times[c.a]) - step / 2)
+    start = float(curves.times[c.a]) - step / 2
     end = float(curves.times[c.b - 1]) + step / 2
+    if options is not None:
+        start, end = start + options.start_offset_s, end + options.end_offset_s
+        if end - start < step:
+            mid = 0.5 * (start + end)
+            start, end = mid - step / 2, mid + step / 2
+    start = max(0.0, start)
     evidence = {m: float(curves.modalities[m][c.a:c.b, c.j].mean()) if m in curves.modalities else 0.0
                 for m in MODALITIES}
     return Interval(curves.product_ids[c.j], start, end, float(score), evidence)
 
 
-def candidate_labels(curves: ScoreCurves, cands: list[Candidate], truth: list[Interval], theta: float = 0.5) -> np.ndarray:
-    """1 where a candidate overlaps a true interval of its product at tIoU >= theta."""
+def candidate_labels(curves: ScoreCurves, cands: list[Candidate], truth: list[Interval], theta: float = 0.5,
+                     options=None) -> np.ndarray:
+    """1 where a candidate, as it would be output (``to_interval`` with ``options``' offsets),
+    overlaps a true interval of its product at tIoU >= theta."""
     y = np.zeros(len(cands), np.int8)
     by_p: dict[str, list[Interval]] = {}
     for t in truth:
         by_p.setdefault(t.product_id, []).append(t)
     for i, c in enumerate(cands):
-        iv = to_interval(curves, c, 0.0)
+        iv = to_interval(curves, c, 0.0, options)
         if any(iv.iou(t) >= theta for t in by_p.get(iv.product_id, [])):
             y[i] = 1
     return y
@@ -152,4 +163,26 @@ class IntervalScorer:
         return s
 
 
-__all__ = ["FEATURE_NAMES", "IntervalScorer", "candidate_labels", "interval_features", "to_interval"]
+def boundary_offsets(curves_list: list[ScoreCurves], cands_list: list[list[Candidate]],
+                     truths: list[list[Interval]], min_iou: float = 0.3) -> tuple[float, float]:
+    """(start, end) offsets in seconds: minus the median signed start and end errors of the
+    primary candidates that overlap a true interval of their product at tIoU >= ``min_iou``
+    (each against its best such interval), rounded to 0.1 s; (0, 0) with fewer than 10."""
+    ds, de = [], []
+    for curves, cands, truth in zip(curves_list, cands_list, truths):
+        for c in cands:
+            if c.kind != "primary":
+                continue
+            iv = to_interval(curves, c, 0.0)
+            mine = [t for t in truth if t.product_id == iv.product_id]
+            best = max(mine, key=iv.iou, default=None)
+            if best is not None and iv.iou(best) >= min_iou:
+                ds.append(iv.start_s - best.start_s)
+                de.append(iv.end_s - best.end_s)
+    if len(ds) < 10:
+        return 0.0, 0.0
+    return round(-float(np.median(ds)), 1), round(-float(np.median(de)), 1)
+
+
+__all__ = ["FEATURE_NAMES", "IntervalScorer", "boundary_offsets", "candidate_labels", "interval_features",
+           "to_interval"]

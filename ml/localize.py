@@ -52,6 +52,11 @@ class LocalizerOptions:
     extra_bias: float = 2.0  # 0: no extra decode
     run_threshold: float = 0.0  # 0: no threshold runs
     identity_candidates: bool = True
+    # seconds added to each interval's start and end as it is output (``ml.calibration.to_interval``):
+    # the smoothed curves start a little early and end late; ``python -m ml train`` sets these to
+    # minus the median start and end errors of the training split's matched candidates
+    start_offset_s: float = 0.0
+    end_offset_s: float = 0.0
 
 
 @dataclass

@@ -165,7 +165,7 @@ class Scorer:
                 continue
             taken.setdefault(c.j, []).append((c.a, c.b))
             shown.append((c.a, c.b))
-            chosen.append(to_interval(curves, c, float(scores[i])))
+            chosen.append(to_interval(curves, c, float(scores[i]), self.localizer))
         chosen.sort(key=lambda iv: (iv.start_s, -iv.score))
         thr = self.threshold
         return Decision([iv for iv in chosen if iv.score >= thr], [iv for iv in chosen if iv.score < thr], thr)

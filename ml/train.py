@@ -11,6 +11,8 @@ Per modality subset (the benchmark's rows):
 2. for each localizer setting of a small grid, the interval scorer (``ml.calibration``) is fitted
    on the candidates of those out-of-fold training curves and Platt-scaled on the validation
    candidates; the decisions on the validation runs are measured at the operating point;
+   Each setting is tried as it is and with boundary offsets (how much its intervals start early
+   and end late: the median errors of its candidates on the out-of-fold training curves);
 3. the setting with the best ``objective`` (interval F1@0.5 + now-showing accuracy - false-alarm
    rate, pooled over the validation runs) is kept.
 
@@ -30,7 +32,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from .calibration import IntervalScorer, candidate_labels, interval_features
+from .calibration import IntervalScorer, boundary_offsets, candidate_labels, interval_features
 from .fusion import BASE_FEATURES, MODELS_DIR, VISUAL_FEATURES, FusionBundle, FusionModel, select_features, subset_key
 from .localize import Localizer, LocalizerOptions
 from .scoring import Scorer
@@ -159,25 +161,34 @@ def objective(m: dict) -> float:
     return (m.get("f1@0.5") or 0.0) + (m.get("now_showing_accuracy") or 0.0) - (m.get("false_alarm_rate") or 0.0)
 
 
-def candidate_set(curves_list: list[ScoreCurves], runs: list[dict], options: LocalizerOptions):
+def candidate_set(curves_list: list[ScoreCurves], runs: list[dict], options: LocalizerOptions, cands_list=None):
+    """(X, y) of the candidates (``cands_list``, or the localizer's) labelled as they would be output."""
     Xs, ys = [], []
     loc = Localizer(options)
-    for curves, r in zip(curves_list, runs):
-        cands = loc.candidates(curves)
+    for k, (curves, r) in enumerate(zip(curves_list, runs)):
+        cands = cands_list[k] if cands_list is not None else loc.candidates(curves)
         Xs.append(interval_features(curves, cands))
-        ys.append(candidate_labels(curves, cands, r["truth"]))
+        ys.append(candidate_labels(curves, cands, r["truth"], options=options))
     return np.concatenate(Xs), np.concatenate(ys)
 
 
-def fit_subset(train_runs, val_runs, modalities, mode, grid: dict, C: float = 1.0):
-    """-> (model, localizer options, interval scorer, validation metrics) for one subset."""
+def fit_subset(train_runs, val_runs, modalities, mode, grid: dict, C: float = 1.0, offsets: bool = True):
+    """-> (model, localizer options, interval scorer, validation metrics) for one subset. With
+    ``offsets``, each setting is also tried with boundary offsets: the median errors of its
+    candidates on the out-of-fold training curves (``ml.calibration.boundary_offsets``; never
+    the validation runs when there are training curves); the objective on validation decides."""
     model = fit_fusion(train_runs, modalities, mode, C)
     oof, oof_runs = out_of_fold_curves(train_runs, modalities, mode, C)
     val_curves = [Scorer(model, None, modalities, mode).curves(r["features"]) for r in val_runs]
+    fit_curves, fit_runs = (oof, oof_runs) if oof else (val_curves, val_runs)
     best = None
-    for values in itertools.product(*grid.values()):
+    for values, shifted in itertools.product(itertools.product(*grid.values()), (False, True) if offsets else (False,)):
         opts = LocalizerOptions(**dict(zip(grid, values)))
-        X, y = candidate_set(oof or val_curves, oof_runs if oof else val_runs, opts)
+        loc = Localizer(opts)
+        cands = [loc.candidates(c) for c in fit_curves]
+        if shifted:
+            opts.start_offset_s, opts.end_offset_s = boundary_offsets(fit_curves, cands, [r["truth"] for r in fit_runs])
+        X, y = candidate_set(fit_curves, fit_runs, opts, cands)
         Xv, yv = candidate_set(val_curves, val_runs, opts)
         scorer_iv = IntervalScorer(C=C).fit(X, y).calibrate(Xv, yv)
         s = Scorer(model, opts, modalities, mode, scorer_iv)
@@ -187,7 +198,8 @@ def fit_subset(train_runs, val_runs, modalities, mode, grid: dict, C: float = 1.
     return best
 
 
-def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print, subsets=None) -> FusionBundle:
+def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print, subsets=None,
+          offsets: bool = True) -> FusionBundle:
     t0 = time.perf_counter()
     train_runs, val_runs = load_runs(train_dir), load_runs(val_dir)
     if not train_runs:
@@ -204,7 +216,7 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print, sub
             continue
         grid = GRID if (tuple(modalities), mode) == DEFAULT_SUBSET else SMALL_GRID
         t = time.perf_counter()
-        model, opts, scorer_iv, m = fit_subset(train_runs, val_runs, modalities, mode, grid, C)
+        model, opts, scorer_iv, m = fit_subset(train_runs, val_runs, modalities, mode, grid, C, offsets)
         models[key], localizers[key], scorers[key] = model, asdict(opts), scorer_iv.to_dict()
         val[key] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()}
         log(f"{key:45s} val F1 {m['f1@0.5']:.3f} P {m['precision@0.5']:.3f} R {m['recall@0.5']:.3f} "
@@ -219,7 +231,7 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print, sub
         "kind": "presence x identity (fusion v2), calibrated interval scores",
         "train_episodes": len(train_runs), "val_episodes": len(val_runs),
         "train_dir": os.path.relpath(train_dir), "val_dir": os.path.relpath(val_dir),
-        "C": C, "seconds": round(time.perf_counter() - t0, 1), "val": val}, scorers)
+        "C": C, "boundary_offsets": offsets, "seconds": round(time.perf_counter() - t0, 1), "val": val}, scorers)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     bundle.save(out)
     log(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
@@ -253,6 +265,8 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default=os.path.join(MODELS_DIR, "fusion_v2.json"))
     p.add_argument("--C", type=float, default=1.0, help="inverse L2 regularisation strength")
     p.add_argument("--only-default", action="store_true", help="fit the default subset only (quick experiments)")
+    p.add_argument("--no-boundary-offsets", action="store_true",
+                   help="output the candidates' spans as they are (no start/end offsets from the training split)")
     p.add_argument("--score-only", action="store_true",
                    help="fit nothing: print the operating-point metrics of every subset of the bundle --out on the runs under --val")
     p.set_defaults(func=_main)
@@ -263,5 +277,6 @@ def _main(a) -> int:
     if a.score_only:
         print(json.dumps(score_bundle(a.out, a.val, log=log), indent=1))
     else:
-        train(a.train, a.val, a.out, a.C, log=log, subsets=[DEFAULT_SUBSET] if a.only_default else None)
+        train(a.train, a.val, a.out, a.C, log=log, subsets=[DEFAULT_SUBSET] if a.only_default else None,
+              offsets=not a.no_boundary_offsets)
     return 0

@@ -61,3 +61,34 @@ def test_one_class_training_data_gives_a_constant_not_an_error():
     s = IntervalScorer().fit(np.ones((5, len(FEATURE_NAMES))), np.zeros(5))
     assert (s.predict(np.zeros((3, len(FEATURE_NAMES)))) < 0.01).all()
     assert s.predict(np.zeros((0, len(FEATURE_NAMES)))).shape == (0,)
+
+
+def test_boundary_offsets_move_the_output_span_and_the_labels_with_it():
+    from ml.localize import LocalizerOptions
+
+    curves = _curves()
+    opts = LocalizerOptions(start_offset_s=0.5, end_offset_s=-1.0)
+    iv = to_interval(curves, Candidate(0, 2, 6, "primary"), 0.9, opts)
+    assert (iv.start_s, iv.end_s) == (2.5, 5.0)
+    # too short for the offsets: one step about the centre of the shifted span
+    iv = to_interval(curves, Candidate(0, 2, 3, "primary"), 0.9, LocalizerOptions(start_offset_s=0.8, end_offset_s=-0.6))
+    assert (iv.start_s, iv.end_s) == pytest.approx((2.1, 3.1))
+    truth = [Interval("a", 2.8, 4.6, 1.0)]
+    cand = [Candidate(0, 2, 6, "primary")]
+    assert candidate_labels(curves, cand, truth).tolist() == [0]  # 1.8/4.0 as the localizer cut it
+    assert candidate_labels(curves, cand, truth, options=opts).tolist() == [1]  # 1.8/2.5 as output
+
+
+def test_boundary_offsets_are_minus_the_median_errors_of_matched_primary_candidates():
+    from ml.calibration import boundary_offsets
+
+    curves = ScoreCurves(np.arange(100) + 0.5, 1.0, ["a", "b"], {}, np.zeros((100, 2), np.float32),
+                         np.ones(100, np.float32))
+    cands, truth = [], []
+    for k in range(12):  # spans [10k, 10k+6) s; truths start 0.5 s later and end 1.5 s earlier
+        cands.append(Candidate(0, 8 * k, 8 * k + 6, "primary"))
+        truth.append(Interval("a", 8 * k + 0.5, 8 * k + 4.5, 1.0))
+    cands.append(Candidate(0, 2, 4, "alternate"))  # not a primary run: not counted
+    cands.append(Candidate(1, 0, 6, "primary"))  # no true interval of "b": not counted
+    assert boundary_offsets([curves], [cands], [truth]) == (0.5, -1.5)
+    assert boundary_offsets([curves], [cands[:5]], [truth]) == (0.0, 0.0)  # too few to say
