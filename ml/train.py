@@ -161,12 +161,10 @@ def objective(m: dict) -> float:
     return (m.get("f1@0.5") or 0.0) + (m.get("now_showing_accuracy") or 0.0) - (m.get("false_alarm_rate") or 0.0)
 
 
-def candidate_set(curves_list: list[ScoreCurves], runs: list[dict], options: LocalizerOptions, cands_list=None):
-    """(X, y) of the candidates (``cands_list``, or the localizer's) labelled as they would be output."""
+def candidate_set(curves_list: list[ScoreCurves], runs: list[dict], options: LocalizerOptions, cands_list):
+    """(X, y) of each run's candidates, labelled as ``options`` would output them."""
     Xs, ys = [], []
-    loc = Localizer(options)
-    for k, (curves, r) in enumerate(zip(curves_list, runs)):
-        cands = cands_list[k] if cands_list is not None else loc.candidates(curves)
+    for curves, r, cands in zip(curves_list, runs, cands_list):
         Xs.append(interval_features(curves, cands))
         ys.append(candidate_labels(curves, cands, r["truth"], options=options))
     return np.concatenate(Xs), np.concatenate(ys)
@@ -182,19 +180,23 @@ def fit_subset(train_runs, val_runs, modalities, mode, grid: dict, C: float = 1.
     val_curves = [Scorer(model, None, modalities, mode).curves(r["features"]) for r in val_runs]
     fit_curves, fit_runs = (oof, oof_runs) if oof else (val_curves, val_runs)
     best = None
-    for values, shifted in itertools.product(itertools.product(*grid.values()), (False, True) if offsets else (False,)):
-        opts = LocalizerOptions(**dict(zip(grid, values)))
-        loc = Localizer(opts)
+    for values in itertools.product(*grid.values()):
+        settings = dict(zip(grid, values))
+        loc = Localizer(LocalizerOptions(**settings))  # the offsets do not change the candidates
         cands = [loc.candidates(c) for c in fit_curves]
-        if shifted:
-            opts.start_offset_s, opts.end_offset_s = boundary_offsets(fit_curves, cands, [r["truth"] for r in fit_runs])
-        X, y = candidate_set(fit_curves, fit_runs, opts, cands)
-        Xv, yv = candidate_set(val_curves, val_runs, opts)
-        scorer_iv = IntervalScorer(C=C).fit(X, y).calibrate(Xv, yv)
-        s = Scorer(model, opts, modalities, mode, scorer_iv)
-        m = operating_point([s.decide(c) for c in val_curves], val_runs)
-        if best is None or objective(m) > objective(best[3]):
-            best = (model, opts, scorer_iv, m)
+        val_cands = [loc.candidates(c) for c in val_curves]
+        shifts = [(0.0, 0.0)]
+        if offsets:
+            shifts.append(boundary_offsets(fit_curves, cands, [r["truth"] for r in fit_runs]))
+        for start, end in shifts:
+            opts = LocalizerOptions(**settings, start_offset_s=start, end_offset_s=end)
+            X, y = candidate_set(fit_curves, fit_runs, opts, cands)
+            Xv, yv = candidate_set(val_curves, val_runs, opts, val_cands)
+            scorer_iv = IntervalScorer(C=C).fit(X, y).calibrate(Xv, yv)
+            s = Scorer(model, opts, modalities, mode, scorer_iv)
+            m = operating_point([s.decide(c) for c in val_curves], val_runs)
+            if best is None or objective(m) > objective(best[3]):
+                best = (model, opts, scorer_iv, m)
     return best
 
 

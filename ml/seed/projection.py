@@ -32,6 +32,7 @@ import time
 
 import numpy as np
 
+from ..visual.projection import project
 from .data import SeedData, build_cache
 from .evaluate import _best_view, gallery, make_queries, topk
 
@@ -49,9 +50,7 @@ def retrieval(data: SeedData, split: str, matrix: np.ndarray | None, per_product
     q_items, q_trajs = make_queries(data, split, per_product)
     prods, vix, owner = gallery(data, split)
     q = _norm(np.stack([data.crops[t, 0].mean(0) for t in q_trajs]))
-    s = data.shop[vix][:, 0]
-    if matrix is not None:
-        q, s = _norm(q @ matrix), _norm(s @ matrix)
+    q, s = project(q, matrix), project(data.shop[vix][:, 0], matrix)
     sc = _best_view(q @ s.T, owner, len(prods))
     cq = np.asarray([data.items[int(i)]["category"] for i in q_items])
     cp = np.asarray([data.items[int(p)]["category"] for p in prods])
