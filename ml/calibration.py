@@ -24,6 +24,8 @@ from .localize import KINDS, Candidate
 from .types import MODALITIES, Interval, ScoreCurves
 
 CONTEXT_S = 4.0  # seconds each side of a span for the edge contrast
+SNAP_CONTEXT_S = 2.0  # seconds each side of a shot change over which its contrast is read
+SNAP_MIN_CONTRAST = 0.1  # a change the product's probability drops (rises) less across is no edge
 
 FEATURE_NAMES = (
     ["mean", "max", "presence", "share_top", "margin_other", "margin_background", "contrast",
@@ -71,6 +73,9 @@ def to_interval(curves: ScoreCurves, c: Candidate, score: float, options=None) -
     end = float(curves.times[c.b - 1]) + step / 2
     if options is not None:
         start, end = start + options.start_offset_s, end + options.end_offset_s
+        if options.snap_s > 0 and len(curves.cuts):
+            start = snap_edge(curves, c.j, start, options.snap_s, rising=True)
+            end = snap_edge(curves, c.j, end, options.snap_s, rising=False)
         if end - start < step:
             mid = 0.5 * (start + end)
             start, end = mid - step / 2, mid + step / 2
@@ -78,6 +83,27 @@ def to_interval(curves: ScoreCurves, c: Candidate, score: float, options=None) -
     evidence = {m: float(curves.modalities[m][c.a:c.b, c.j].mean()) if m in curves.modalities else 0.0
                 for m in MODALITIES}
     return Interval(curves.product_ids[c.j], start, end, float(score), evidence)
+
+
+def snap_edge(curves: ScoreCurves, j: int, t: float, window_s: float, rising: bool) -> float:
+    """The shot change (``curves.cuts``) within ``window_s`` of edge ``t`` across which product
+    ``j``'s probability rises (a start) or drops (an end) most, over ``SNAP_CONTEXT_S`` each side;
+    ``t`` itself when none changes it by ``SNAP_MIN_CONTRAST``. A cut inside an exhibition,
+    where the product is there on both sides, has no contrast and does not attract the edge."""
+    lo, hi = np.searchsorted(curves.cuts, [t - window_s, t + window_s], side="left")
+    if lo >= hi:
+        return t
+    x, times = curves.fused[:, j], curves.times
+    best, best_t = SNAP_MIN_CONTRAST, t
+    for cut in curves.cuts[lo:hi]:
+        a, m, b = np.searchsorted(times, [cut - SNAP_CONTEXT_S, cut, cut + SNAP_CONTEXT_S])
+        if m <= a or b <= m:
+            continue
+        contrast = float(x[m:b].mean() - x[a:m].mean())
+        contrast = contrast if rising else -contrast
+        if contrast > best:
+            best, best_t = contrast, float(cut)
+    return best_t
 
 
 def candidate_labels(curves: ScoreCurves, cands: list[Candidate], truth: list[Interval], theta: float = 0.5,

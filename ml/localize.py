@@ -57,6 +57,10 @@ class LocalizerOptions:
     # minus the median start and end errors of the training split's matched candidates
     start_offset_s: float = 0.0
     end_offset_s: float = 0.0
+    # an output edge moves onto the shot change (``ScoreCurves.cuts``) within this many seconds
+    # where the interval's product changes most across it (``ml.calibration.snap_edge``); 0: never.
+    # Chosen by ``python -m ml train`` like the offsets, which apply first.
+    snap_s: float = 0.0
 
 
 @dataclass

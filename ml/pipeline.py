@@ -216,6 +216,7 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
     times = Features.grid(start_s, stop, step)
     span = max(stop - start_s, 1e-6)
     base: dict[FeatureKey, np.ndarray] = {}
+    cuts = np.zeros(0)
     evidence = Evidence()
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
@@ -263,6 +264,7 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
             base[FeatureKey.VISUAL] = _per_step(ev.frame_times, ev.tracklet_scores, times, step)
             base[FeatureKey.VISUAL_IMG] = _per_step(ev.frame_times, ev.image_scores, times, step)
             evidence.boxes, evidence.shots = ev.boxes, ev.shots
+            cuts = shot_cuts(ev.shots.starts, ev.frame_times)
             evidence.tracklets = [TrackletInfo(int(t.track_id), t.start_s, t.end_s, t.category, t.parent_category)
                                   for t in ev.tracklets]
         evidence.screen_text = reader.finish() if reader else None
@@ -313,7 +315,18 @@ def compute_features(video: str, catalog: Catalog, comments: TextEvents | None, 
                                     titles=[p.title for p in catalog.products])
         for mode, scores in per_frame.items():
             base[FeatureKey.visual(mode)] = _per_step(ev.frame_times, scores, times, step)
-    return Features(times, step, catalog.ids, base), evidence
+    return Features(times, step, catalog.ids, base, cuts), evidence
+
+
+def shot_cuts(starts: np.ndarray, frame_times: np.ndarray) -> np.ndarray:
+    """Shot changes as times: each shot start after the first, placed half-way between the
+    sampled frame that starts it and the one before (the change happened between them)."""
+    starts = np.asarray(starts, np.float64)[1:]
+    frame_times = np.asarray(frame_times, np.float64)
+    if not len(starts) or len(frame_times) < 2:
+        return np.zeros(0)
+    k = np.clip(np.searchsorted(frame_times, starts - 1e-6), 1, len(frame_times) - 1)
+    return 0.5 * (frame_times[k - 1] + frame_times[k])
 
 
 def _limit_threads(n: int) -> None:
@@ -398,8 +411,9 @@ def localize(video: str, catalog, comments: str | None = None,
 
 def save_curves(curves: ScoreCurves, path: str) -> None:
     """The curves file the evaluator reads: times, product_ids, fused, background (P(nothing),
-    when the scorer has it), m_<modality>, step_s."""
+    when the scorer has it), m_<modality>, step_s, cuts."""
     extra = {"background": curves.background} if curves.background is not None else {}
+    extra["cuts"] = curves.cuts
     np.savez_compressed(path, times=curves.times, product_ids=np.asarray(curves.product_ids),
                         fused=curves.fused, step_s=np.float64(curves.step_s), **extra,
                         **{f"m_{k}": v for k, v in curves.modalities.items()})
@@ -416,7 +430,8 @@ def load_score_curves(path: str) -> ScoreCurves:
             step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
         return ScoreCurves(times, step, [str(p) for p in z["product_ids"]],
                            {k[2:]: z[k] for k in z.files if k.startswith("m_")}, z["fused"],
-                           z["background"] if "background" in z.files else None)
+                           z["background"] if "background" in z.files else None,
+                           z["cuts"] if "cuts" in z.files else np.zeros(0))
 
 
 __all__ = ["PipelineOptions", "localize", "save_curves", "load_score_curves", "compute_features"]

@@ -113,7 +113,7 @@ class Scorer:
         T, P = len(features.times), len(features.product_ids)
         if self.model is None:
             return ScoreCurves(features.times, features.step_s, features.product_ids, {},
-                               np.zeros((T, P), np.float32), np.ones(T, np.float32))
+                               np.zeros((T, P), np.float32), np.ones(T, np.float32), features.cuts)
         selected = select_features(features.arrays, self.modalities, self.visual_mode)
         col_mean = column_means(selected)  # over the whole run, so blocks see the same levels
         q = np.zeros((T, P), np.float32)
@@ -131,7 +131,8 @@ class Scorer:
         fused = presence[:, None] * q
         background = 1.0 - presence
         evidence = {m: presence[:, None] * v for m, v in per.items()}
-        return ScoreCurves(features.times, features.step_s, features.product_ids, evidence, fused, background)
+        return ScoreCurves(features.times, features.step_s, features.product_ids, evidence, fused, background,
+                           features.cuts)
 
     def scored_candidates(self, curves: ScoreCurves):
         """The localizer's candidates with their calibrated scores (training reads these)."""

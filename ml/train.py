@@ -62,6 +62,8 @@ SUBSETS = [
 GRID = {"switch_cost": [4.0, 8.0, 16.0], "background_cost": [0.5, 2.0], "background_bias": [-1.0, 0.0, 1.0],
         "extra_bias": [0.0, 2.0], "identity_candidates": [False, True]}
 SMALL_GRID = {"switch_cost": [4.0], "background_cost": [2.0], "background_bias": [-1.0, 0.0, 1.0]}
+# edge snapping windows tried with every setting (``LocalizerOptions.snap_s``; 0: off)
+SNAPS = (0.0, 1.0, 2.0)
 
 
 def _pairs(folder: str) -> list[tuple[str, str]]:
@@ -170,11 +172,13 @@ def candidate_set(curves_list: list[ScoreCurves], runs: list[dict], options: Loc
     return np.concatenate(Xs), np.concatenate(ys)
 
 
-def fit_subset(train_runs, val_runs, modalities, mode, grid: dict, C: float = 1.0, offsets: bool = True):
+def fit_subset(train_runs, val_runs, modalities, mode, grid: dict, C: float = 1.0, offsets: bool = True,
+               snaps=SNAPS):
     """-> (model, localizer options, interval scorer, validation metrics) for one subset. With
     ``offsets``, each setting is also tried with boundary offsets: the median errors of its
     candidates on the out-of-fold training curves (``ml.calibration.boundary_offsets``; never
-    the validation runs when there are training curves); the objective on validation decides."""
+    the validation runs when there are training curves); each of those with every edge-snapping
+    window in ``snaps``; the objective on validation decides."""
     model = fit_fusion(train_runs, modalities, mode, C)
     oof, oof_runs = out_of_fold_curves(train_runs, modalities, mode, C)
     val_curves = [Scorer(model, None, modalities, mode).curves(r["features"]) for r in val_runs]
@@ -188,8 +192,8 @@ def fit_subset(train_runs, val_runs, modalities, mode, grid: dict, C: float = 1.
         shifts = [(0.0, 0.0)]
         if offsets:
             shifts.append(boundary_offsets(fit_curves, cands, [r["truth"] for r in fit_runs]))
-        for start, end in shifts:
-            opts = LocalizerOptions(**settings, start_offset_s=start, end_offset_s=end)
+        for (start, end), snap in itertools.product(shifts, snaps):
+            opts = LocalizerOptions(**settings, start_offset_s=start, end_offset_s=end, snap_s=snap)
             X, y = candidate_set(fit_curves, fit_runs, opts, cands)
             Xv, yv = candidate_set(val_curves, val_runs, opts, val_cands)
             scorer_iv = IntervalScorer(C=C).fit(X, y).calibrate(Xv, yv)
@@ -201,7 +205,7 @@ def fit_subset(train_runs, val_runs, modalities, mode, grid: dict, C: float = 1.
 
 
 def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print, subsets=None,
-          offsets: bool = True) -> FusionBundle:
+          offsets: bool = True, snaps=SNAPS) -> FusionBundle:
     t0 = time.perf_counter()
     train_runs, val_runs = load_runs(train_dir), load_runs(val_dir)
     if not train_runs:
@@ -218,7 +222,7 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print, sub
             continue
         grid = GRID if (tuple(modalities), mode) == DEFAULT_SUBSET else SMALL_GRID
         t = time.perf_counter()
-        model, opts, scorer_iv, m = fit_subset(train_runs, val_runs, modalities, mode, grid, C, offsets)
+        model, opts, scorer_iv, m = fit_subset(train_runs, val_runs, modalities, mode, grid, C, offsets, snaps)
         models[key], localizers[key], scorers[key] = model, asdict(opts), scorer_iv.to_dict()
         val[key] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()}
         log(f"{key:45s} val F1 {m['f1@0.5']:.3f} P {m['precision@0.5']:.3f} R {m['recall@0.5']:.3f} "
@@ -233,7 +237,7 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print, sub
         "kind": "presence x identity (fusion v2), calibrated interval scores",
         "train_episodes": len(train_runs), "val_episodes": len(val_runs),
         "train_dir": os.path.relpath(train_dir), "val_dir": os.path.relpath(val_dir),
-        "C": C, "boundary_offsets": offsets, "seconds": round(time.perf_counter() - t0, 1), "val": val}, scorers)
+        "C": C, "boundary_offsets": offsets, "snaps": list(snaps), "seconds": round(time.perf_counter() - t0, 1), "val": val}, scorers)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     bundle.save(out)
     log(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
@@ -269,6 +273,8 @@ def add_parser(sub) -> None:
     p.add_argument("--only-default", action="store_true", help="fit the default subset only (quick experiments)")
     p.add_argument("--no-boundary-offsets", action="store_true",
                    help="output the candidates' spans as they are (no start/end offsets from the training split)")
+    p.add_argument("--no-snap", action="store_true",
+                   help="never move an edge onto a shot change (only snap window 0 is tried)")
     p.add_argument("--score-only", action="store_true",
                    help="fit nothing: print the operating-point metrics of every subset of the bundle --out on the runs under --val")
     p.set_defaults(func=_main)
@@ -280,5 +286,5 @@ def _main(a) -> int:
         print(json.dumps(score_bundle(a.out, a.val, log=log), indent=1))
     else:
         train(a.train, a.val, a.out, a.C, log=log, subsets=[DEFAULT_SUBSET] if a.only_default else None,
-              offsets=not a.no_boundary_offsets)
+              offsets=not a.no_boundary_offsets, snaps=(0.0,) if a.no_snap else SNAPS)
     return 0

@@ -5,6 +5,11 @@
     part = whole.slice(60.0, 120.0)
     whole.save("features.npz"); Features.load("features.npz")
 
+``cuts`` are the times (s) where vision saw a shot change (a hard cut between sampled frames,
+placed half-way between them); the localizer may move an interval's edge onto one
+(``LocalizerOptions.snap_s``). They travel with the rows: ``slice`` keeps those in its span,
+``concatenate`` joins the parts'.
+
 Keys are ``FeatureKey`` members, never strings built on the fly: a misspelt key fails where it
 is made, not as a silently missing column in training. ``FeatureKey`` is a ``StrEnum``, so a key
 compares and hashes equal to its name ("visual", "speech_sem") and the fusion code's string
@@ -17,7 +22,7 @@ Memory: 4 bytes per (step, product, key); 60 min at 1 s steps, 231 products and 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
@@ -73,7 +78,8 @@ class FeatureKey(StrEnum):
 
 @dataclass
 class Features:
-    """times (T,) float64 step centres; step_s; product_ids (P,); arrays {FeatureKey: (T,P) float32}.
+    """times (T,) float64 step centres; step_s; product_ids (P,); arrays {FeatureKey: (T,P) float32};
+    cuts (k,) float64 shot-change times in seconds (may be empty).
 
     Steps are centred at ``(k + 1/2) * step_s`` from 0 (``grid``), so the rows of consecutive
     segments of one video line up and ``concatenate`` is exact. Instances are not changed by any
@@ -84,9 +90,11 @@ class Features:
     step_s: float
     product_ids: list[str]
     arrays: dict[FeatureKey, np.ndarray]
+    cuts: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self):
         self.times = np.asarray(self.times, dtype=np.float64).reshape(-1)
+        self.cuts = np.unique(np.asarray(self.cuts, dtype=np.float64).reshape(-1))
         self.step_s = float(self.step_s)
         self.product_ids = [str(p) for p in self.product_ids]
         if self.step_s <= 0:
@@ -120,16 +128,23 @@ class Features:
 
     def with_arrays(self, arrays: dict) -> "Features":
         """A copy with ``arrays`` added (or replacing the same keys)."""
-        return Features(self.times, self.step_s, self.product_ids, {**self.arrays, **arrays})
+        return Features(self.times, self.step_s, self.product_ids, {**self.arrays, **arrays}, self.cuts)
 
     def take(self, mask) -> "Features":
-        """The steps selected by a boolean mask or index array (T,)."""
-        return Features(self.times[mask], self.step_s, self.product_ids,
-                        {k: v[mask] for k, v in self.arrays.items()})
+        """The steps selected by a boolean mask or index array (T,), with the cuts within their
+        span (first step's start to last step's end)."""
+        times = self.times[mask]
+        cuts = self.cuts[:0]
+        if len(times):
+            lo, hi = times.min() - self.step_s / 2, times.max() + self.step_s / 2
+            cuts = self.cuts[(self.cuts >= lo) & (self.cuts < hi)]
+        return Features(times, self.step_s, self.product_ids, {k: v[mask] for k, v in self.arrays.items()}, cuts)
 
     def slice(self, start_s: float, end_s: float) -> "Features":
-        """The steps whose centre lies in [start_s, end_s)."""
-        return self.take((self.times >= start_s) & (self.times < end_s))
+        """The steps whose centre lies in [start_s, end_s), and the cuts in that span."""
+        part = self.take((self.times >= start_s) & (self.times < end_s))
+        part.cuts = self.cuts[(self.cuts >= start_s) & (self.cuts < end_s)]
+        return part
 
     @classmethod
     def concatenate(cls, parts: list["Features"]) -> "Features":
@@ -148,18 +163,20 @@ class Features:
         if len(times) > 1 and np.any(np.diff(times) <= 0):
             raise ValueError("Features.concatenate: parts overlap or are out of order")
         return cls(times, first.step_s, first.product_ids,
-                   {k: np.concatenate([p.arrays[k] for p in parts]) for k in first.arrays})
+                   {k: np.concatenate([p.arrays[k] for p in parts]) for k in first.arrays},
+                   np.concatenate([p.cuts for p in parts]))
 
     # ------------------------------------------------------------------ files
     def save(self, path: str) -> None:
-        """.npz with ``times``, ``step_s``, ``product_ids`` and one ``f_<key>`` (T,P) per feature."""
+        """.npz with ``times``, ``step_s``, ``product_ids``, ``cuts`` and one ``f_<key>`` (T,P) per feature."""
         np.savez_compressed(path, times=self.times, step_s=np.float64(self.step_s),
-                            product_ids=np.asarray(self.product_ids),
+                            product_ids=np.asarray(self.product_ids), cuts=self.cuts,
                             **{f"f_{k.value}": v for k, v in self.arrays.items()})
 
     @classmethod
     def load(cls, path: str) -> "Features":
-        """What ``save`` wrote (files without ``step_s`` take it from the times, else 1 s)."""
+        """What ``save`` wrote (files without ``step_s`` take it from the times, else 1 s; files
+        without ``cuts`` have none)."""
         if not os.path.isfile(path):
             raise FileNotFoundError(f"features file not found: {path}")
         with np.load(path, allow_pickle=False) as z:
@@ -172,4 +189,5 @@ class Features:
                 arrays = {FeatureKey.parse(k[2:]): z[k] for k in z.files if k.startswith("f_")}
             except ValueError as e:
                 raise ValueError(f"{path}: {e}") from None
-            return cls(times, step, [str(x) for x in z["product_ids"]], arrays)
+            cuts = z["cuts"] if "cuts" in z.files else np.zeros(0)
+            return cls(times, step, [str(x) for x in z["product_ids"]], arrays, cuts)

@@ -21,7 +21,8 @@ class ScoreCurves:
     times (T,) seconds at the centre of each step; step_s the step length; product_ids (P,);
     modalities maps name -> (T,P) float32; fused (T,P) float32; background (T,) float32, the
     probability that nothing from the list is shown (fusion v2: ``fused`` rows plus ``background``
-    sum to 1), or None where the scorer has no such hypothesis.
+    sum to 1), or None where the scorer has no such hypothesis; cuts (k,) the shot-change times
+    of the features (``Features.cuts``), where the localizer may put an interval's edge.
     """
 
     times: np.ndarray
@@ -30,9 +31,11 @@ class ScoreCurves:
     modalities: dict[str, np.ndarray]
     fused: np.ndarray
     background: np.ndarray | None = None
+    cuts: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self):
         self.times = np.asarray(self.times, dtype=np.float64)
+        self.cuts = np.unique(np.asarray(self.cuts, dtype=np.float64).reshape(-1))
         shape = (len(self.times), len(self.product_ids))
         self.fused = np.asarray(self.fused, dtype=np.float32).reshape(shape)
         # a new dict: the caller's is not changed

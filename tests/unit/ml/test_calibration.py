@@ -92,3 +92,35 @@ def test_boundary_offsets_are_minus_the_median_errors_of_matched_primary_candida
     cands.append(Candidate(1, 0, 6, "primary"))  # no true interval of "b": not counted
     assert boundary_offsets([curves], [cands], [truth]) == (0.5, -1.5)
     assert boundary_offsets([curves], [cands[:5]], [truth]) == (0.0, 0.0)  # too few to say
+
+
+def _exhibition_with_cuts(cuts):
+    """Product "a" shown over [10, 20) s at 0.5 s steps; the smoothed path overruns it."""
+    times = np.arange(60) * 0.5 + 0.25
+    fused = np.zeros((60, 2), np.float32)
+    fused[(times >= 10) & (times < 20), 0] = 0.9
+    fused[:, 1] = 0.05
+    return ScoreCurves(times, 0.5, ["a", "b"], {"visual": fused}, fused, 1.0 - fused.sum(axis=1), cuts)
+
+
+def test_an_edge_moves_onto_the_shot_change_where_its_product_appears_or_leaves():
+    from ml.calibration import snap_edge
+    from ml.localize import LocalizerOptions
+
+    curves = _exhibition_with_cuts([10.0, 15.0, 20.0])  # 15 s: a cut inside the exhibition
+    cand = Candidate(0, 19, 43, "primary")  # [9.5, 21.5) as the localizer cut it
+    assert (to_interval(curves, cand, 0.9).start_s, to_interval(curves, cand, 0.9).end_s) == (9.5, 21.5)
+    iv = to_interval(curves, cand, 0.9, LocalizerOptions(snap_s=2.0))
+    assert (iv.start_s, iv.end_s) == (10.0, 20.0)
+    # the cut at 15 s has the product on both sides: an end near it stays where it is
+    assert snap_edge(curves, 0, 15.5, 2.0, rising=False) == 15.5
+    # a cut farther than the window, or the wrong way round, does not move an edge
+    assert snap_edge(curves, 0, 22.5, 2.0, rising=False) == 22.5
+    assert snap_edge(curves, 0, 20.5, 2.0, rising=True) == 20.5
+    # no cuts (one camera, no shot changes): the edges are the localizer's
+    iv = to_interval(_exhibition_with_cuts([]), cand, 0.9, LocalizerOptions(snap_s=2.0))
+    assert (iv.start_s, iv.end_s) == (9.5, 21.5)
+    # labels follow the output: tIoU 10/12 without snapping, 1.0 with it
+    truth = [Interval("a", 10.0, 20.0, 1.0)]
+    assert candidate_labels(curves, [cand], truth, theta=0.9).tolist() == [0]
+    assert candidate_labels(curves, [cand], truth, theta=0.9, options=LocalizerOptions(snap_s=2.0)).tolist() == [1]

@@ -70,6 +70,18 @@ def test_curves_and_evidence_are_there_for_the_reviewer(result):
     assert all(a[0] <= b[0] for a, b in zip(evidence["transcript"], evidence["transcript"][1:]))
     assert evidence["boxes"] and evidence["tracklets"] and evidence["shots"][0] == 0.0
     assert all(len(b) == 6 and 0 <= min(b[1:5]) and max(b[1:5]) <= 1 for b in evidence["boxes"])  # frame units
+    # each shot change after the first shot is a cut the localizer may snap an edge to, half-way
+    # between the sampled frame (1 fps) that starts the shot and the one before
+    shots = evidence["shots"]
+    assert len(shots) >= 2 and curves.cuts.tolist() == pytest.approx([s - 0.5 for s in shots[1:]], abs=0.05)
+
+
+def test_shot_cuts_lie_between_the_frames_either_side_of_a_change():
+    from ml.pipeline import shot_cuts
+
+    frames = np.array([0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
+    assert shot_cuts(np.array([0.0, 1.5, 2.5]), frames).tolist() == [1.25, 2.25]
+    assert shot_cuts(np.array([0.0]), frames).tolist() == []  # one shot: no change
 
 
 def test_a_modality_subset_runs_only_its_stages():

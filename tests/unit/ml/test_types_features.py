@@ -76,3 +76,18 @@ def test_a_file_written_before_step_s_was_stored_still_loads(tmp_path):
     np.savez_compressed(tmp_path / "old.npz", times=f.times * 2, product_ids=np.asarray(f.product_ids),
                         f_visual=f["visual"])
     assert Features.load(str(tmp_path / "old.npz")).step_s == 2.0
+
+
+def test_cuts_travel_with_the_rows_they_fall_in(tmp_path):
+    f = _features(0.0, 9.0)
+    f = Features(f.times, f.step_s, f.product_ids, f.arrays, [6.5, 2.5, 2.5])
+    assert f.cuts.tolist() == [2.5, 6.5]  # sorted, once each
+    first, second = f.slice(0.0, 4.0), f.slice(4.0, 9.0)
+    assert first.cuts.tolist() == [2.5] and second.cuts.tolist() == [6.5]
+    assert Features.concatenate([first, second]).cuts.tolist() == [2.5, 6.5]
+    assert f.take(f.times > 5).cuts.tolist() == [6.5] and f.with_arrays({}).cuts.tolist() == [2.5, 6.5]
+    f.save(str(tmp_path / "f.npz"))
+    assert Features.load(str(tmp_path / "f.npz")).cuts.tolist() == [2.5, 6.5]
+    np.savez_compressed(tmp_path / "old.npz", times=f.times, step_s=1.0, product_ids=np.asarray(f.product_ids),
+                        f_visual=f["visual"])  # written before cuts were stored
+    assert Features.load(str(tmp_path / "old.npz")).cuts.tolist() == []
