@@ -28,7 +28,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 
@@ -63,7 +63,7 @@ GRID = {"switch_cost": [4.0, 8.0, 16.0], "background_cost": [0.5, 2.0], "backgro
         "extra_bias": [0.0, 2.0], "identity_candidates": [False, True]}
 SMALL_GRID = {"switch_cost": [4.0], "background_cost": [2.0], "background_bias": [-1.0, 0.0, 1.0]}
 # edge snapping windows tried with every setting (``LocalizerOptions.snap_s``; 0: off)
-SNAPS = (0.0, 1.0, 2.0)
+SNAPS = (0.0, 2.0, 4.0)
 
 
 def _pairs(folder: str) -> list[tuple[str, str]]:
@@ -207,7 +207,7 @@ def fit_subset(train_runs, val_runs, modalities, mode, grid: dict, C: float = 1.
 def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print, subsets=None,
           offsets: bool = True, snaps=SNAPS) -> FusionBundle:
     t0 = time.perf_counter()
-    train_runs, val_runs = load_runs(train_dir), load_runs(val_dir)
+    train_runs, val_runs = load_runs(train_dir), load_val_runs(val_dir)
     if not train_runs:
         raise FileNotFoundError(f"no features.npz + truth.json runs under {train_dir}")
     if not val_runs:
@@ -236,7 +236,7 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print, sub
     bundle = FusionBundle(models, localizers, {
         "kind": "presence x identity (fusion v2), calibrated interval scores",
         "train_episodes": len(train_runs), "val_episodes": len(val_runs),
-        "train_dir": os.path.relpath(train_dir), "val_dir": os.path.relpath(val_dir),
+        "train_dir": os.path.relpath(train_dir), "val_dir": [os.path.relpath(d) for d in ([val_dir] if isinstance(val_dir, str) else val_dir)],
         "C": C, "boundary_offsets": offsets, "snaps": list(snaps), "seconds": round(time.perf_counter() - t0, 1), "val": val}, scorers)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     bundle.save(out)
@@ -244,11 +244,58 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print, sub
     return bundle
 
 
+def load_val_runs(val_dirs) -> list[dict]:
+    """The runs under each of several folders (``load_runs``), pooled."""
+    dirs = [val_dirs] if isinstance(val_dirs, str) else list(val_dirs)
+    return [r for d in dirs for r in load_runs(d)]
+
+
+def tune_snap(bundle_path: str, val_dirs, snaps=SNAPS, out: str | None = None, log=print) -> dict[str, float]:
+    """Choose each subset's edge-snapping window (``LocalizerOptions.snap_s``) on validation
+    runs, leaving its fusion model, other localizer settings and interval scorer as they are:
+    the window with the best ``objective`` over the pooled runs of ``val_dirs`` (ties: the
+    smaller). Writes the bundle to ``out`` (default: in place) and returns {subset: window}."""
+    bundle = FusionBundle.load(bundle_path)
+    runs = load_val_runs(val_dirs)
+    if not runs:
+        raise FileNotFoundError(f"no features.npz + truth.json runs under {val_dirs}")
+    chosen, report = {}, {}
+    for modalities, mode in SUBSETS:
+        key = subset_key(modalities, mode)
+        if key not in bundle.models or missing_modalities(runs, modalities, mode):
+            continue
+        scorer = Scorer.from_bundle(bundle, modalities, mode)
+        curves = [scorer.curves(r["features"]) for r in runs]
+        best = None
+        for snap in sorted(snaps):
+            opts = replace(scorer.localizer, snap_s=float(snap))
+            s = Scorer(scorer.model, opts, scorer.modalities, scorer.visual_mode, scorer.intervals)
+            m = operating_point([s.decide(c) for c in curves], runs)
+            report.setdefault(key, {})[str(snap)] = {k: (round(m[k], 4) if m[k] is not None else None) for k in ("f1@0.5", "false_alarm_rate",
+                                                                                   "now_showing_accuracy")}
+            log(f"{key:45s} snap {snap:g} s: " + " ".join(
+                f"{label} {m[k]:.3f}" if m[k] is not None else f"{label} -" for label, k in
+                (("F1", "f1@0.5"), ("FA", "false_alarm_rate"), ("NS", "now_showing_accuracy"))))
+            if best is None or objective(m) > objective(best[1]) + 1e-9:
+                best = (float(snap), m)
+        chosen[key] = best[0]
+        bundle.localizer[key] = {**asdict(scorer.localizer), "snap_s": best[0]}
+    default_key = subset_key(*DEFAULT_SUBSET)
+    if default_key in chosen:
+        bundle.localizer["default"] = dict(bundle.localizer[default_key])
+    bundle.meta["snap_tuned"] = {"val_runs": len(runs), "val_dirs": [os.path.relpath(d) for d in
+                                                                     ([val_dirs] if isinstance(val_dirs, str) else val_dirs)],
+                                 "snaps": list(snaps), "chosen": chosen, "val": report}
+    bundle.save(out or bundle_path)
+    log(f"wrote {out or bundle_path}: snap windows {chosen}")
+    return chosen
+
+
 def score_bundle(bundle_path: str, val_dir: str, log=print) -> dict[str, dict]:
     """Operating-point metrics of every subset of an already fitted bundle on the runs under
     ``val_dir`` (nothing is refitted)."""
     bundle = FusionBundle.load(bundle_path)
-    runs = load_runs(val_dir)
+    runs = load_val_runs(val_dir)
     if not runs:
         raise FileNotFoundError(f"no features.npz + truth.json runs under {val_dir}")
     out = {}
@@ -267,7 +314,8 @@ def score_bundle(bundle_path: str, val_dir: str, log=print) -> dict[str, dict]:
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="fit fusion v2 on training runs; localizer and calibration on validation runs")
     p.add_argument("--train", default="bench/runs/features_train", help="folder of training runs (features.npz + truth.json)")
-    p.add_argument("--val", default="bench/runs/features_val", help="folder of validation runs")
+    p.add_argument("--val", nargs="+", default=["bench/runs/features_val"],
+                   help="folder(s) of validation runs, pooled")
     p.add_argument("--out", default=os.path.join(MODELS_DIR, "fusion_v2.json"))
     p.add_argument("--C", type=float, default=1.0, help="inverse L2 regularisation strength")
     p.add_argument("--only-default", action="store_true", help="fit the default subset only (quick experiments)")
@@ -275,6 +323,8 @@ def add_parser(sub) -> None:
                    help="output the candidates' spans as they are (no start/end offsets from the training split)")
     p.add_argument("--no-snap", action="store_true",
                    help="never move an edge onto a shot change (only snap window 0 is tried)")
+    p.add_argument("--tune-snap", action="store_true",
+                   help="fit nothing: choose each subset's edge-snapping window of the bundle --out on the runs under --val")
     p.add_argument("--score-only", action="store_true",
                    help="fit nothing: print the operating-point metrics of every subset of the bundle --out on the runs under --val")
     p.set_defaults(func=_main)
@@ -282,7 +332,9 @@ def add_parser(sub) -> None:
 
 def _main(a) -> int:
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
-    if a.score_only:
+    if a.tune_snap:
+        tune_snap(a.out, a.val, log=log)
+    elif a.score_only:
         print(json.dumps(score_bundle(a.out, a.val, log=log), indent=1))
     else:
         train(a.train, a.val, a.out, a.C, log=log, subsets=[DEFAULT_SUBSET] if a.only_default else None,

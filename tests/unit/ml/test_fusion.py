@@ -1,9 +1,11 @@
 """Fusion v2: presence (is anything from the list shown?) x identity (which product?)."""
 
+import os
+
 import numpy as np
 import pytest
 
-from ml.fusion import FusionBundle, FusionModel, background_features, expand_features, subset_key
+from ml.fusion import MODELS_DIR, FusionBundle, FusionModel, background_features, expand_features, subset_key
 
 
 def _episode(rng, T=90, P=5, idle_every=3):
@@ -144,3 +146,58 @@ def test_a_steady_leader_reads_as_more_stable_than_a_flickering_one():
     _, Bf = background_features(x, flicker)
     k = names.index("stability")
     assert (Bs[:, k] == 1.0).all() and (Bf[:, k] < 0.5).all()
+
+
+def _smeared_run(folder, seed):
+    """Products a, b, c shown over [10, 30), [40, 60), [70, 90) s of a 100 s run whose visual
+    feature ramps up over the 3 s before each and down over the 3 s after (as a tracklet window
+    smears an edge), with vision's shot changes at the true edges and inside each exhibition."""
+    import json
+
+    from ml.types import FeatureKey, Features
+
+    rng = np.random.default_rng(seed)
+    times = Features.grid(0.0, 100.0, 0.5)
+    ids = ["a", "b", "c", "d", "e"]
+    visual = 0.3 + 0.02 * rng.normal(size=(len(times), len(ids)))
+    truth = []
+    for j, (s, e) in enumerate([(10, 30), (40, 60), (70, 90)]):
+        level = np.clip(np.minimum((times - (s - 3)) / 3, ((e + 3) - times) / 3), 0, 1)
+        visual[:, j] += 0.6 * level
+        truth.append({"product_id": ids[j], "start_s": s, "end_s": e})
+    zeros = np.zeros_like(visual)
+    feats = Features(times, 0.5, ids, {FeatureKey.VISUAL: visual, FeatureKey.SPEECH_SEM: zeros,
+                                       FeatureKey.SPEECH_LEX: zeros, FeatureKey.COMMENTS_SEM: zeros,
+                                       FeatureKey.COMMENTS_LEX: zeros},
+                     cuts=[10, 20, 30, 40, 50, 60, 70, 80, 90])
+    os.makedirs(folder)
+    feats.save(os.path.join(folder, "features.npz"))
+    with open(os.path.join(folder, "truth.json"), "w") as f:
+        json.dump({"duration_s": 100.0, "intervals": truth}, f)
+
+
+def test_the_snap_window_is_chosen_on_validation_and_nothing_else_changes(tmp_path):
+    import shutil
+
+    from ml.train import tune_snap
+
+    for k in range(3):
+        _smeared_run(str(tmp_path / "val" / f"ep{k}"), k)
+    path = str(tmp_path / "bundle.json")
+    shutil.copy(os.path.join(MODELS_DIR, "fusion_v2.json"), path)
+    before = FusionBundle.load(path)
+    key = subset_key(("visual", "speech", "comments"))
+    chosen = tune_snap(path, [str(tmp_path / "val")], snaps=(0.0, 2.0, 4.0), log=lambda m: None)
+    after = FusionBundle.load(path)
+    # smeared edges on true shot changes: snapping wins, and it is all that changed
+    assert chosen[key] > 0 and after.localizer[key]["snap_s"] == chosen[key]
+    assert after.localizer["default"]["snap_s"] == chosen[key]
+    assert {k: v for k, v in after.localizer[key].items() if k != "snap_s"} == \
+        {k: v for k, v in before.localizer[key].items() if k != "snap_s"}
+    assert after.intervals == before.intervals
+    assert np.array_equal(after.for_modalities(("visual", "speech", "comments")).coef_,
+                          before.for_modalities(("visual", "speech", "comments")).coef_)
+    report = after.meta["snap_tuned"]
+    assert report["val_runs"] == 3 and report["chosen"][key] == chosen[key]
+    fa = {w: v["false_alarm_rate"] for w, v in report["val"][key].items()}
+    assert fa[str(chosen[key])] < fa["0.0"], fa
