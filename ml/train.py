@@ -236,7 +236,7 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print, sub
     bundle = FusionBundle(models, localizers, {
         "kind": "presence x identity (fusion v2), calibrated interval scores",
         "train_episodes": len(train_runs), "val_episodes": len(val_runs),
-        "train_dir": os.path.relpath(train_dir), "val_dir": [os.path.relpath(d) for d in ([val_dir] if isinstance(val_dir, str) else val_dir)],
+        "train_dir": os.path.relpath(train_dir), "val_dir": [os.path.relpath(d) for d in _folders(val_dir)],
         "C": C, "boundary_offsets": offsets, "snaps": list(snaps), "seconds": round(time.perf_counter() - t0, 1), "val": val}, scorers)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     bundle.save(out)
@@ -244,10 +244,25 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print, sub
     return bundle
 
 
+def _folders(dirs) -> list[str]:
+    """One folder or several, as a list."""
+    return [dirs] if isinstance(dirs, str) else list(dirs)
+
+
 def load_val_runs(val_dirs) -> list[dict]:
     """The runs under each of several folders (``load_runs``), pooled."""
-    dirs = [val_dirs] if isinstance(val_dirs, str) else list(val_dirs)
-    return [r for d in dirs for r in load_runs(d)]
+    return [r for d in _folders(val_dirs) for r in load_runs(d)]
+
+
+def _bundle_scorers(bundle: FusionBundle, runs: list[dict]):
+    """(subset key, its Scorer, its curves of each run) for every subset of ``bundle`` the runs
+    have the features of."""
+    for modalities, mode in SUBSETS:
+        key = subset_key(modalities, mode)
+        if key not in bundle.models or missing_modalities(runs, modalities, mode):
+            continue
+        scorer = Scorer.from_bundle(bundle, modalities, mode)
+        yield key, scorer, [scorer.curves(r["features"]) for r in runs]
 
 
 def tune_snap(bundle_path: str, val_dirs, snaps=SNAPS, out: str | None = None, log=print) -> dict[str, float]:
@@ -260,22 +275,16 @@ def tune_snap(bundle_path: str, val_dirs, snaps=SNAPS, out: str | None = None, l
     if not runs:
         raise FileNotFoundError(f"no features.npz + truth.json runs under {val_dirs}")
     chosen, report = {}, {}
-    for modalities, mode in SUBSETS:
-        key = subset_key(modalities, mode)
-        if key not in bundle.models or missing_modalities(runs, modalities, mode):
-            continue
-        scorer = Scorer.from_bundle(bundle, modalities, mode)
-        curves = [scorer.curves(r["features"]) for r in runs]
+    shown = (("F1", "f1@0.5"), ("FA", "false_alarm_rate"), ("NS", "now_showing_accuracy"))
+    for key, scorer, curves in _bundle_scorers(bundle, runs):
         best = None
         for snap in sorted(snaps):
             opts = replace(scorer.localizer, snap_s=float(snap))
             s = Scorer(scorer.model, opts, scorer.modalities, scorer.visual_mode, scorer.intervals)
             m = operating_point([s.decide(c) for c in curves], runs)
-            report.setdefault(key, {})[str(snap)] = {k: (round(m[k], 4) if m[k] is not None else None) for k in ("f1@0.5", "false_alarm_rate",
-                                                                                   "now_showing_accuracy")}
+            report.setdefault(key, {})[str(snap)] = {k: None if m[k] is None else round(m[k], 4) for _, k in shown}
             log(f"{key:45s} snap {snap:g} s: " + " ".join(
-                f"{label} {m[k]:.3f}" if m[k] is not None else f"{label} -" for label, k in
-                (("F1", "f1@0.5"), ("FA", "false_alarm_rate"), ("NS", "now_showing_accuracy"))))
+                f"{label} {'-' if m[k] is None else format(m[k], '.3f')}" for label, k in shown))
             if best is None or objective(m) > objective(best[1]) + 1e-9:
                 best = (float(snap), m)
         chosen[key] = best[0]
@@ -283,8 +292,7 @@ def tune_snap(bundle_path: str, val_dirs, snaps=SNAPS, out: str | None = None, l
     default_key = subset_key(*DEFAULT_SUBSET)
     if default_key in chosen:
         bundle.localizer["default"] = dict(bundle.localizer[default_key])
-    bundle.meta["snap_tuned"] = {"val_runs": len(runs), "val_dirs": [os.path.relpath(d) for d in
-                                                                     ([val_dirs] if isinstance(val_dirs, str) else val_dirs)],
+    bundle.meta["snap_tuned"] = {"val_runs": len(runs), "val_dirs": [os.path.relpath(d) for d in _folders(val_dirs)],
                                  "snaps": list(snaps), "chosen": chosen, "val": report}
     bundle.save(out or bundle_path)
     log(f"wrote {out or bundle_path}: snap windows {chosen}")
@@ -299,12 +307,8 @@ def score_bundle(bundle_path: str, val_dir: str, log=print) -> dict[str, dict]:
     if not runs:
         raise FileNotFoundError(f"no features.npz + truth.json runs under {val_dir}")
     out = {}
-    for modalities, mode in SUBSETS:
-        key = subset_key(modalities, mode)
-        if key not in bundle.models or missing_modalities(runs, modalities, mode):
-            continue
-        scorer = Scorer.from_bundle(bundle, modalities, mode)
-        m = operating_point([scorer.decide(scorer.curves(r["features"])) for r in runs], runs)
+    for key, scorer, curves in _bundle_scorers(bundle, runs):
+        m = operating_point([scorer.decide(c) for c in curves], runs)
         out[key] = {k: m[k] for k in ("f1@0.5", "precision@0.5", "recall@0.5", "false_alarm_rate",
                                       "now_showing_accuracy", "proposals_per_true", "ece")}
         log(f"{key:45s} {json.dumps({k: round(v, 3) if v is not None else None for k, v in out[key].items()})}")

@@ -134,17 +134,19 @@ class Features:
         """The steps selected by a boolean mask or index array (T,), with the cuts within their
         span (first step's start to last step's end)."""
         times = self.times[mask]
-        cuts = self.cuts[:0]
-        if len(times):
-            lo, hi = times.min() - self.step_s / 2, times.max() + self.step_s / 2
-            cuts = self.cuts[(self.cuts >= lo) & (self.cuts < hi)]
-        return Features(times, self.step_s, self.product_ids, {k: v[mask] for k, v in self.arrays.items()}, cuts)
+        if not len(times):
+            return self._rows(mask, 0.0, 0.0)
+        return self._rows(mask, times.min() - self.step_s / 2, times.max() + self.step_s / 2)
 
     def slice(self, start_s: float, end_s: float) -> "Features":
         """The steps whose centre lies in [start_s, end_s), and the cuts in that span."""
-        part = self.take((self.times >= start_s) & (self.times < end_s))
-        part.cuts = self.cuts[(self.cuts >= start_s) & (self.cuts < end_s)]
-        return part
+        return self._rows((self.times >= start_s) & (self.times < end_s), start_s, end_s)
+
+    def _rows(self, mask, lo: float, hi: float) -> "Features":
+        """The steps ``mask`` selects and the cuts in [lo, hi)."""
+        return Features(self.times[mask], self.step_s, self.product_ids,
+                        {k: v[mask] for k, v in self.arrays.items()},
+                        self.cuts[(self.cuts >= lo) & (self.cuts < hi)])
 
     @classmethod
     def concatenate(cls, parts: list["Features"]) -> "Features":
