@@ -98,15 +98,15 @@ bench-index: install
 # never-shown training products), with all four modalities and both seed-model features (so run
 # `make train-seed` first when the seed models change); then the fit on train, the localizer
 # settings and Platt calibration on val (the test split is never used); last, each subset's
-# edge-snapping window on val pooled with 12 more validation episodes as long as the test split's
-# (120-180 s, seed 100). About 50 min here.
+# output rules (edge-snapping window, longest bridge dropped) on val pooled with 12 more
+# validation episodes as long as the test split's (120-180 s, seed 100). About 50 min here.
 TRAIN_FEATURES := --fusion none --modalities visual,speech,screen_text,comments --extra-visual asymnet,lxmert
 train: install
 	$(PYTHON) bench/run.py --split train --episodes 16 --long 2 --long-min 15 --min-s 60 --max-s 120 --features-only --extra-args "$(TRAIN_FEATURES)"
 	$(PYTHON) bench/run.py --split val --episodes 8 --long 1 --long-min 15 --min-s 60 --max-s 120 --features-only --extra-args "$(TRAIN_FEATURES)"
 	$(PYTHON) bench/run.py --split val --seed 100 --episodes 12 --long 0 --features-only --name features_valwide --extra-args "$(TRAIN_FEATURES)"
 	$(PYTHON) -m ml train $(TRAIN_ARGS)
-	$(PYTHON) -m ml train --tune-snap --val bench/runs/features_val bench/runs/features_valwide
+	$(PYTHON) -m ml train --tune-output --val bench/runs/features_val bench/runs/features_valwide
 
 train-seed: install
 	$(PYTHON) -m ml.seed.train --model asymnet --out ml/models/seed_asymnet.pt

@@ -61,6 +61,11 @@ class LocalizerOptions:
     # where the interval's product changes most across it (``ml.calibration.snap_edge``); 0: never.
     # Chosen by ``python -m ml train`` like the offsets, which apply first.
     snap_s: float = 0.0
+    # an output interval this long or shorter whose product differs from better-scoring output
+    # intervals that touch it on both sides (within ``ml.scoring.BRIDGE_GAP_S``) is dropped: it
+    # is the smear of the change between two exhibitions (``ml.scoring.drop_bridges``); 0: never.
+    # Chosen by ``python -m ml train`` like the snap window.
+    bridge_max_s: float = 0.0
 
 
 @dataclass

@@ -10,7 +10,8 @@ each step a distribution over the products and "nothing"; the localizer (``ml.lo
 proposes candidates from it; the interval scorer (``ml.calibration``) gives each a calibrated
 probability of matching a true exhibition. ``decide`` then keeps one product per proposed span
 (a primary run or its runner-up, whichever scores higher), never outputs two overlapping
-intervals of one product, and outputs those scoring at least ``threshold`` (0.5: more likely
+intervals of one product, drops a short interval squeezed between two better ones of other
+products (``drop_bridges``), and outputs those scoring at least ``threshold`` (0.5: more likely
 right than wrong); the rest are ``candidates`` a reviewer may still look at.
 
 Memory: fusion expands each base feature into three columns and works in float64, about 72
@@ -46,6 +47,30 @@ class Decision:
 
 
 MAX_SHARED = 0.5  # share of a candidate's steps that better candidates of other products may hold
+BRIDGE_GAP_S = 1.0  # how near a better interval must end (start) to a bridge's start (end)
+
+
+def drop_bridges(intervals: list[Interval], max_s: float, threshold: float, gap_s: float = BRIDGE_GAP_S) -> list[Interval]:
+    """``intervals`` without the **bridges**: an interval at most ``max_s`` long with, on each
+    side, an interval of another product that scores higher, at least ``threshold`` (it is
+    output), starts (ends) beyond it and ends (starts) within ``gap_s`` of its edge or inside
+    its first (last) half. Between two exhibitions the smoothed curves and a tracklet window
+    blur both products over the cut, and a third product can win those few seconds; such an
+    interval is nearly always wrong (validation: 6 of 6), while a short exhibition of its own
+    has idle time or no stronger neighbour on at least one side. ``max_s`` 0: none dropped."""
+    if max_s <= 0:
+        return list(intervals)
+    out = []
+    for iv in intervals:
+        dur = iv.end_s - iv.start_s
+        if dur <= max_s:
+            better = [o for o in intervals if o.product_id != iv.product_id and o.score > iv.score and o.score >= threshold]
+            left = any(o.start_s < iv.start_s and iv.start_s - gap_s <= o.end_s <= iv.start_s + dur / 2 for o in better)
+            right = any(o.end_s > iv.end_s and iv.end_s - dur / 2 <= o.start_s <= iv.end_s + gap_s for o in better)
+            if left and right:
+                continue
+        out.append(iv)
+    return out
 
 
 def _covered(c, spans: list[tuple[int, int]]) -> float:
@@ -169,7 +194,8 @@ class Scorer:
             chosen.append(to_interval(curves, c, float(scores[i]), self.localizer))
         chosen.sort(key=lambda iv: (iv.start_s, -iv.score))
         thr = self.threshold
+        chosen = drop_bridges(chosen, self.localizer.bridge_max_s, thr)
         return Decision([iv for iv in chosen if iv.score >= thr], [iv for iv in chosen if iv.score < thr], thr)
 
 
-__all__ = ["Scorer", "Decision"]
+__all__ = ["Scorer", "Decision", "drop_bridges"]

@@ -12,12 +12,15 @@ Per modality subset (the benchmark's rows):
    on the candidates of those out-of-fold training curves and Platt-scaled on the validation
    candidates; the decisions on the validation runs are measured at the operating point;
    Each setting is tried as it is and with boundary offsets (how much its intervals start early
-   and end late: the median errors of its candidates on the out-of-fold training curves);
+   and end late: the median errors of its candidates on the out-of-fold training curves), and
+   with each output rule: the edge-snapping window and the longest bridge dropped
+   (``ml.scoring.drop_bridges``);
 3. the setting with the best ``objective`` (interval F1@0.5 + now-showing accuracy - false-alarm
    rate, pooled over the validation runs) is kept.
 
 Output: ``ml/models/fusion_v2.json`` (models, localizer settings, interval scorers, and the
-validation metrics of each subset in ``meta["val"]``).
+validation metrics of each subset in ``meta["val"]``). ``--tune-output`` re-chooses only the
+output rules of a fitted bundle (``tune_output``).
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ GRID = {"switch_cost": [4.0, 8.0, 16.0], "background_cost": [0.5, 2.0], "backgro
 SMALL_GRID = {"switch_cost": [4.0], "background_cost": [2.0], "background_bias": [-1.0, 0.0, 1.0]}
 # edge snapping windows tried with every setting (``LocalizerOptions.snap_s``; 0: off)
 SNAPS = (0.0, 2.0, 4.0)
+# longest bridge dropped (``LocalizerOptions.bridge_max_s``, ``ml.scoring.drop_bridges``; 0: off)
+BRIDGES = (0.0, 4.0, 8.0, 12.0)
 
 
 def _pairs(folder: str) -> list[tuple[str, str]]:
@@ -173,12 +178,13 @@ def candidate_set(curves_list: list[ScoreCurves], runs: list[dict], options: Loc
 
 
 def fit_subset(train_runs, val_runs, modalities, mode, grid: dict, C: float = 1.0, offsets: bool = True,
-               snaps=SNAPS):
+               snaps=SNAPS, bridges=BRIDGES):
     """-> (model, localizer options, interval scorer, validation metrics) for one subset. With
     ``offsets``, each setting is also tried with boundary offsets: the median errors of its
     candidates on the out-of-fold training curves (``ml.calibration.boundary_offsets``; never
     the validation runs when there are training curves); each of those with every edge-snapping
-    window in ``snaps``; the objective on validation decides."""
+    window in ``snaps`` and every bridge length in ``bridges``; the objective on validation
+    decides."""
     model = fit_fusion(train_runs, modalities, mode, C)
     oof, oof_runs = out_of_fold_curves(train_runs, modalities, mode, C)
     val_curves = [Scorer(model, None, modalities, mode).curves(r["features"]) for r in val_runs]
@@ -197,15 +203,17 @@ def fit_subset(train_runs, val_runs, modalities, mode, grid: dict, C: float = 1.
             X, y = candidate_set(fit_curves, fit_runs, opts, cands)
             Xv, yv = candidate_set(val_curves, val_runs, opts, val_cands)
             scorer_iv = IntervalScorer(C=C).fit(X, y).calibrate(Xv, yv)
-            s = Scorer(model, opts, modalities, mode, scorer_iv)
-            m = operating_point([s.decide(c) for c in val_curves], val_runs)
-            if best is None or objective(m) > objective(best[3]):
-                best = (model, opts, scorer_iv, m)
+            for bridge in bridges:  # the bridge rule acts after scoring: same candidates, same scorer
+                o = replace(opts, bridge_max_s=float(bridge))
+                s = Scorer(model, o, modalities, mode, scorer_iv)
+                m = operating_point([s.decide(c) for c in val_curves], val_runs)
+                if best is None or objective(m) > objective(best[3]):
+                    best = (model, o, scorer_iv, m)
     return best
 
 
 def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print, subsets=None,
-          offsets: bool = True, snaps=SNAPS) -> FusionBundle:
+          offsets: bool = True, snaps=SNAPS, bridges=BRIDGES) -> FusionBundle:
     t0 = time.perf_counter()
     train_runs, val_runs = load_runs(train_dir), load_val_runs(val_dir)
     if not train_runs:
@@ -222,7 +230,7 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print, sub
             continue
         grid = GRID if (tuple(modalities), mode) == DEFAULT_SUBSET else SMALL_GRID
         t = time.perf_counter()
-        model, opts, scorer_iv, m = fit_subset(train_runs, val_runs, modalities, mode, grid, C, offsets, snaps)
+        model, opts, scorer_iv, m = fit_subset(train_runs, val_runs, modalities, mode, grid, C, offsets, snaps, bridges)
         models[key], localizers[key], scorers[key] = model, asdict(opts), scorer_iv.to_dict()
         val[key] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()}
         log(f"{key:45s} val F1 {m['f1@0.5']:.3f} P {m['precision@0.5']:.3f} R {m['recall@0.5']:.3f} "
@@ -237,7 +245,7 @@ def train(train_dir: str, val_dir: str, out: str, C: float = 1.0, log=print, sub
         "kind": "presence x identity (fusion v2), calibrated interval scores",
         "train_episodes": len(train_runs), "val_episodes": len(val_runs),
         "train_dir": os.path.relpath(train_dir), "val_dir": [os.path.relpath(d) for d in _folders(val_dir)],
-        "C": C, "boundary_offsets": offsets, "snaps": list(snaps), "seconds": round(time.perf_counter() - t0, 1), "val": val}, scorers)
+        "C": C, "boundary_offsets": offsets, "snaps": list(snaps), "bridges": list(bridges), "seconds": round(time.perf_counter() - t0, 1), "val": val}, scorers)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     bundle.save(out)
     log(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
@@ -265,37 +273,42 @@ def _bundle_scorers(bundle: FusionBundle, runs: list[dict]):
         yield key, scorer, [scorer.curves(r["features"]) for r in runs]
 
 
-def tune_snap(bundle_path: str, val_dirs, snaps=SNAPS, out: str | None = None, log=print) -> dict[str, float]:
-    """Choose each subset's edge-snapping window (``LocalizerOptions.snap_s``) on validation
-    runs, leaving its fusion model, other localizer settings and interval scorer as they are:
-    the window with the best ``objective`` over the pooled runs of ``val_dirs`` (ties: the
-    smaller). Writes the bundle to ``out`` (default: in place) and returns {subset: window}."""
+def tune_output(bundle_path: str, val_dirs, snaps=SNAPS, bridges=BRIDGES, out: str | None = None,
+                log=print) -> dict[str, dict[str, float]]:
+    """Choose each subset's output rules on validation runs: its edge-snapping window
+    (``LocalizerOptions.snap_s``) and longest bridge dropped (``bridge_max_s``), leaving its
+    fusion model, other localizer settings and interval scorer as they are. The pair with the
+    best ``objective`` over the pooled runs of ``val_dirs`` wins (ties: the smaller values).
+    Writes the bundle to ``out`` (default: in place) and returns {subset: {"snap_s",
+    "bridge_max_s"}}."""
     bundle = FusionBundle.load(bundle_path)
     runs = load_val_runs(val_dirs)
     if not runs:
         raise FileNotFoundError(f"no features.npz + truth.json runs under {val_dirs}")
     chosen, report = {}, {}
-    shown = (("F1", "f1@0.5"), ("FA", "false_alarm_rate"), ("NS", "now_showing_accuracy"))
+    shown = (("F1", "f1@0.5"), ("FA", "false_alarm_rate"), ("NS", "now_showing_accuracy"), ("ECE", "ece"))
     for key, scorer, curves in _bundle_scorers(bundle, runs):
         best = None
-        for snap in sorted(snaps):
-            opts = replace(scorer.localizer, snap_s=float(snap))
+        for snap, bridge in itertools.product(sorted(snaps), sorted(bridges)):
+            opts = replace(scorer.localizer, snap_s=float(snap), bridge_max_s=float(bridge))
             s = Scorer(scorer.model, opts, scorer.modalities, scorer.visual_mode, scorer.intervals)
             m = operating_point([s.decide(c) for c in curves], runs)
-            report.setdefault(key, {})[str(snap)] = {k: None if m[k] is None else round(m[k], 4) for _, k in shown}
-            log(f"{key:45s} snap {snap:g} s: " + " ".join(
+            report.setdefault(key, {})[f"snap {snap:g} bridge {bridge:g}"] = {
+                k: None if m[k] is None else round(m[k], 4) for _, k in shown}
+            log(f"{key:45s} snap {snap:g} s, bridge {bridge:g} s: " + " ".join(
                 f"{label} {'-' if m[k] is None else format(m[k], '.3f')}" for label, k in shown))
             if best is None or objective(m) > objective(best[1]) + 1e-9:
-                best = (float(snap), m)
+                best = ({"snap_s": float(snap), "bridge_max_s": float(bridge)}, m)
         chosen[key] = best[0]
-        bundle.localizer[key] = {**asdict(scorer.localizer), "snap_s": best[0]}
+        bundle.localizer[key] = {**asdict(scorer.localizer), **best[0]}
     default_key = subset_key(*DEFAULT_SUBSET)
     if default_key in chosen:
         bundle.localizer["default"] = dict(bundle.localizer[default_key])
-    bundle.meta["snap_tuned"] = {"val_runs": len(runs), "val_dirs": [os.path.relpath(d) for d in _folders(val_dirs)],
-                                 "snaps": list(snaps), "chosen": chosen, "val": report}
+    bundle.meta["output_tuned"] = {"val_runs": len(runs), "val_dirs": [os.path.relpath(d) for d in _folders(val_dirs)],
+                                   "snaps": list(snaps), "bridges": list(bridges), "chosen": chosen, "val": report}
+    bundle.meta.pop("snap_tuned", None)  # the earlier tuning of the snap window alone, superseded
     bundle.save(out or bundle_path)
-    log(f"wrote {out or bundle_path}: snap windows {chosen}")
+    log(f"wrote {out or bundle_path}: {chosen}")
     return chosen
 
 
@@ -327,8 +340,11 @@ def add_parser(sub) -> None:
                    help="output the candidates' spans as they are (no start/end offsets from the training split)")
     p.add_argument("--no-snap", action="store_true",
                    help="never move an edge onto a shot change (only snap window 0 is tried)")
-    p.add_argument("--tune-snap", action="store_true",
-                   help="fit nothing: choose each subset's edge-snapping window of the bundle --out on the runs under --val")
+    p.add_argument("--no-bridges", action="store_true",
+                   help="never drop a short interval squeezed between two better ones (only bridge length 0 is tried)")
+    p.add_argument("--tune-output", action="store_true",
+                   help="fit nothing: choose each subset's edge-snapping window and bridge rule of the bundle --out "
+                        "on the runs under --val")
     p.add_argument("--score-only", action="store_true",
                    help="fit nothing: print the operating-point metrics of every subset of the bundle --out on the runs under --val")
     p.set_defaults(func=_main)
@@ -336,11 +352,12 @@ def add_parser(sub) -> None:
 
 def _main(a) -> int:
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
-    if a.tune_snap:
-        tune_snap(a.out, a.val, log=log)
+    if a.tune_output:
+        tune_output(a.out, a.val, log=log)
     elif a.score_only:
         print(json.dumps(score_bundle(a.out, a.val, log=log), indent=1))
     else:
         train(a.train, a.val, a.out, a.C, log=log, subsets=[DEFAULT_SUBSET] if a.only_default else None,
-              offsets=not a.no_boundary_offsets, snaps=(0.0,) if a.no_snap else SNAPS)
+              offsets=not a.no_boundary_offsets, snaps=(0.0,) if a.no_snap else SNAPS,
+              bridges=(0.0,) if a.no_bridges else BRIDGES)
     return 0

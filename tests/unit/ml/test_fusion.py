@@ -176,10 +176,10 @@ def _smeared_run(folder, seed):
         json.dump({"duration_s": 100.0, "intervals": truth}, f)
 
 
-def test_the_snap_window_is_chosen_on_validation_and_nothing_else_changes(tmp_path):
+def test_the_output_rules_are_chosen_on_validation_and_nothing_else_changes(tmp_path):
     import shutil
 
-    from ml.train import tune_snap
+    from ml.train import tune_output
 
     for k in range(3):
         _smeared_run(str(tmp_path / "val" / f"ep{k}"), k)
@@ -187,17 +187,20 @@ def test_the_snap_window_is_chosen_on_validation_and_nothing_else_changes(tmp_pa
     shutil.copy(os.path.join(MODELS_DIR, "fusion_v2.json"), path)
     before = FusionBundle.load(path)
     key = subset_key(("visual", "speech", "comments"))
-    chosen = tune_snap(path, [str(tmp_path / "val")], snaps=(0.0, 2.0, 4.0), log=lambda m: None)
+    chosen = tune_output(path, [str(tmp_path / "val")], snaps=(0.0, 2.0, 4.0), bridges=(0.0, 8.0), log=lambda m: None)
     after = FusionBundle.load(path)
-    # smeared edges on true shot changes: snapping wins, and it is all that changed
-    assert chosen[key] > 0 and after.localizer[key]["snap_s"] == chosen[key]
-    assert after.localizer["default"]["snap_s"] == chosen[key]
-    assert {k: v for k, v in after.localizer[key].items() if k != "snap_s"} == \
-        {k: v for k, v in before.localizer[key].items() if k != "snap_s"}
+    # smeared edges on true shot changes: snapping wins, and the rules are all that changed
+    assert chosen[key]["snap_s"] > 0 and after.localizer[key]["snap_s"] == chosen[key]["snap_s"]
+    assert after.localizer[key]["bridge_max_s"] == chosen[key]["bridge_max_s"]
+    assert after.localizer["default"] == after.localizer[key]
+    rules = ("snap_s", "bridge_max_s")
+    assert {k: v for k, v in after.localizer[key].items() if k not in rules} == \
+        {k: v for k, v in before.localizer[key].items() if k not in rules}
     assert after.intervals == before.intervals
     assert np.array_equal(after.for_modalities(("visual", "speech", "comments")).coef_,
                           before.for_modalities(("visual", "speech", "comments")).coef_)
-    report = after.meta["snap_tuned"]
+    report = after.meta["output_tuned"]
     assert report["val_runs"] == 3 and report["chosen"][key] == chosen[key]
     fa = {w: v["false_alarm_rate"] for w, v in report["val"][key].items()}
-    assert fa[str(chosen[key])] < fa["0.0"], fa
+    best = f"snap {chosen[key]['snap_s']:g} bridge {chosen[key]['bridge_max_s']:g}"
+    assert fa[best] < fa["snap 0 bridge 0"], fa

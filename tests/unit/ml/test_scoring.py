@@ -126,3 +126,53 @@ def test_a_missing_model_or_feature_is_a_clear_error():
     without_visual = Features(f.times, f.step_s, f.product_ids, {k: v for k, v in f.arrays.items() if k != "visual"})
     with pytest.raises(ValueError, match="visual features 'visual' missing"):
         Scorer.load(PipelineOptions()).curves(without_visual)
+
+
+def _iv(pid, start, end, score):
+    from ml.types import Interval
+
+    return Interval(pid, float(start), float(end), float(score))
+
+
+def test_a_short_interval_squeezed_between_two_better_ones_of_other_products_is_dropped():
+    from ml.scoring import drop_bridges
+
+    a, b = _iv("a", 0, 20, 0.9), _iv("b", 26, 50, 0.8)
+    bridge = _iv("c", 20.5, 25.5, 0.6)  # 0.5 s after a ends, 0.5 s before b starts
+    assert drop_bridges([a, bridge, b], max_s=8.0, threshold=0.5) == [a, b]
+    # reaching into the neighbours (their edges inside its halves) is a bridge too
+    assert drop_bridges([a, _iv("c", 18, 27, 0.6), b], max_s=10.0, threshold=0.5) == [a, b]
+    # rule off, or the interval longer than max_s: kept
+    assert drop_bridges([a, bridge, b], max_s=0.0, threshold=0.5) == [a, bridge, b]
+    assert drop_bridges([a, bridge, b], max_s=4.0, threshold=0.5) == [a, bridge, b]
+
+
+def test_a_short_exhibition_with_idle_time_or_no_stronger_neighbour_on_one_side_stays():
+    from ml.scoring import drop_bridges
+
+    a, b = _iv("a", 0, 20, 0.9), _iv("b", 26, 50, 0.8)
+    for kept in ([a, _iv("c", 22, 25.5, 0.6), b],          # 2 s of idle time before it
+                 [a, _iv("c", 20.5, 25.5, 0.85), b],       # it beats b: no better neighbour on its right
+                 [a, _iv("c", 20.5, 25.5, 0.6)],           # nothing on its right
+                 [a, _iv("a", 20.5, 25.5, 0.6), b],        # the same product as its left neighbour
+                 [_iv("a", 0, 20, 0.45), _iv("c", 20.5, 25.5, 0.3), _iv("b", 26, 50, 0.8)]):  # a is not output
+        assert drop_bridges(kept, max_s=8.0, threshold=0.5) == kept
+
+
+def test_the_decision_drops_bridges_when_the_localizer_says_so():
+    from dataclasses import replace
+
+    fused = np.zeros((30, 3))
+    fused[0:12, 0] = 0.9
+    fused[12:16, 2] = 0.5  # a third product wins the 4 s between two exhibitions
+    fused[16:30, 1] = 0.9
+    from ml.calibration import FEATURE_NAMES
+
+    s = _toy_scorer({})  # the score rises with the candidate's mean probability: 0.9 -> 0.88, 0.5 -> 0.6
+    s.intervals.coef_[FEATURE_NAMES.index("mean")], s.intervals.intercept_ = 4.0, -1.6
+    s.localizer = replace(s.localizer, alternates=0, extra_bias=0.0, switch_cost=0.5, min_duration_s=2.0)
+    curves = _curves(fused)
+    kept = s.decide(curves)
+    assert [i.product_id for i in kept.intervals] == ["p0", "p2", "p1"]
+    s.localizer = replace(s.localizer, bridge_max_s=8.0)
+    assert [i.product_id for i in s.decide(curves).intervals] == ["p0", "p1"]
