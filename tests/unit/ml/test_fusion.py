@@ -204,3 +204,24 @@ def test_the_output_rules_are_chosen_on_validation_and_nothing_else_changes(tmp_
     fa = {w: v["false_alarm_rate"] for w, v in report["val"][key].items()}
     best = f"snap {chosen[key]['snap_s']:g} bridge {chosen[key]['bridge_max_s']:g}"
     assert fa[best] < fa["snap 0 bridge 0"], fa
+
+
+def test_the_full_fit_searches_the_bridge_rule_with_the_other_settings(tmp_path):
+    from ml.train import fit_subset, load_runs, objective
+
+    for k in range(4):
+        _smeared_run(str(tmp_path / "train" / f"ep{k}"), 10 + k)
+    for k in range(2):
+        _smeared_run(str(tmp_path / "val" / f"ep{k}"), k)
+    train_runs, val_runs = load_runs(str(tmp_path / "train")), load_runs(str(tmp_path / "val"))
+    grid = {"switch_cost": [4.0], "background_cost": [2.0], "background_bias": [0.0]}
+    model, opts, scorer_iv, m = fit_subset(train_runs, val_runs, ("visual", "speech", "comments"), "tracklet", grid,
+                                           offsets=False, snaps=(0.0,), bridges=(0.0, 8.0))
+    assert opts.bridge_max_s in (0.0, 8.0) and opts.snap_s == 0.0
+    # what it reports is what the chosen settings give
+    from ml.scoring import Scorer
+    from ml.train import operating_point
+
+    s = Scorer(model, opts, ("visual", "speech", "comments"), "tracklet", scorer_iv)
+    again = operating_point([s.decide(s.curves(r["features"])) for r in val_runs], val_runs)
+    assert objective(again) == pytest.approx(objective(m)) and m["n_true"] == 6
