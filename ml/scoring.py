@@ -22,6 +22,7 @@ holds only the (T,P) outputs whole.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -60,14 +61,23 @@ def drop_bridges(intervals: list[Interval], max_s: float, threshold: float, gap_
     has idle time or no stronger neighbour on at least one side. ``max_s`` 0: none dropped."""
     if max_s <= 0:
         return list(intervals)
+    shown = [o for o in intervals if o.score >= threshold]  # the neighbours that count: output ones
+    by_end = sorted(shown, key=lambda o: o.end_s)
+    by_start = sorted(shown, key=lambda o: o.start_s)
+    ends, starts = [o.end_s for o in by_end], [o.start_s for o in by_start]
+
+    def beaten(iv, o) -> bool:
+        return o.product_id != iv.product_id and o.score > iv.score
+
     out = []
     for iv in intervals:
         dur = iv.end_s - iv.start_s
-        if dur <= max_s:
-            better = [o for o in intervals if o.product_id != iv.product_id and o.score > iv.score and o.score >= threshold]
-            left = any(o.start_s < iv.start_s and iv.start_s - gap_s <= o.end_s <= iv.start_s + dur / 2 for o in better)
-            right = any(o.end_s > iv.end_s and iv.end_s - dur / 2 <= o.start_s <= iv.end_s + gap_s for o in better)
-            if left and right:
+        if dur <= max_s:  # the few output intervals whose end (start) falls near its start (end)
+            lo, hi = bisect_left(ends, iv.start_s - gap_s), bisect_right(ends, iv.start_s + dur / 2)
+            left = any(beaten(iv, o) and o.start_s < iv.start_s for o in by_end[lo:hi])
+            lo, hi = bisect_left(starts, iv.end_s - dur / 2), bisect_right(starts, iv.end_s + gap_s)
+            right = left and any(beaten(iv, o) and o.end_s > iv.end_s for o in by_start[lo:hi])
+            if right:
                 continue
         out.append(iv)
     return out
