@@ -74,11 +74,10 @@ def drop_bridges(intervals: list[Interval], max_s: float, threshold: float, gap_
         dur = iv.end_s - iv.start_s
         if dur <= max_s:  # the few output intervals whose end (start) falls near its start (end)
             lo, hi = bisect_left(ends, iv.start_s - gap_s), bisect_right(ends, iv.start_s + dur / 2)
-            left = any(beaten(iv, o) and o.start_s < iv.start_s for o in by_end[lo:hi])
-            lo, hi = bisect_left(starts, iv.end_s - dur / 2), bisect_right(starts, iv.end_s + gap_s)
-            right = left and any(beaten(iv, o) and o.end_s > iv.end_s for o in by_start[lo:hi])
-            if right:
-                continue
+            if any(beaten(iv, o) and o.start_s < iv.start_s for o in by_end[lo:hi]):
+                lo, hi = bisect_left(starts, iv.end_s - dur / 2), bisect_right(starts, iv.end_s + gap_s)
+                if any(beaten(iv, o) and o.end_s > iv.end_s for o in by_start[lo:hi]):
+                    continue  # a better neighbour on each side: a bridge
         out.append(iv)
     return out
 

@@ -207,7 +207,8 @@ def test_the_output_rules_are_chosen_on_validation_and_nothing_else_changes(tmp_
 
 
 def test_the_full_fit_searches_the_bridge_rule_with_the_other_settings(tmp_path):
-    from ml.train import fit_subset, load_runs, objective
+    from ml.scoring import Scorer
+    from ml.train import fit_subset, load_runs, objective, operating_point
 
     for k in range(4):
         _smeared_run(str(tmp_path / "train" / f"ep{k}"), 10 + k)
@@ -219,9 +220,6 @@ def test_the_full_fit_searches_the_bridge_rule_with_the_other_settings(tmp_path)
                                            offsets=False, snaps=(0.0,), bridges=(0.0, 8.0))
     assert opts.bridge_max_s in (0.0, 8.0) and opts.snap_s == 0.0
     # what it reports is what the chosen settings give
-    from ml.scoring import Scorer
-    from ml.train import operating_point
-
     s = Scorer(model, opts, ("visual", "speech", "comments"), "tracklet", scorer_iv)
     again = operating_point([s.decide(s.curves(r["features"])) for r in val_runs], val_runs)
     assert objective(again) == pytest.approx(objective(m)) and m["n_true"] == 6

@@ -7,8 +7,8 @@ from ml.calibration import IntervalScorer, interval_features
 from ml.fusion import FusionBundle, expand_features, select_features
 from ml.localize import Localizer, LocalizerOptions
 from ml.pipeline import PipelineOptions
-from ml.scoring import Decision, Scorer
-from ml.types import FeatureKey, Features, ScoreCurves
+from ml.scoring import Decision, Scorer, drop_bridges
+from ml.types import FeatureKey, Features, Interval, ScoreCurves
 
 
 def _features(T=120, P=6, seed=0, idle=()):
@@ -129,14 +129,10 @@ def test_a_missing_model_or_feature_is_a_clear_error():
 
 
 def _iv(pid, start, end, score):
-    from ml.types import Interval
-
     return Interval(pid, float(start), float(end), float(score))
 
 
 def test_a_short_interval_squeezed_between_two_better_ones_of_other_products_is_dropped():
-    from ml.scoring import drop_bridges
-
     a, b = _iv("a", 0, 20, 0.9), _iv("b", 26, 50, 0.8)
     bridge = _iv("c", 20.5, 25.5, 0.6)  # 0.5 s after a ends, 0.5 s before b starts
     assert drop_bridges([a, bridge, b], max_s=8.0, threshold=0.5) == [a, b]
@@ -148,8 +144,6 @@ def test_a_short_interval_squeezed_between_two_better_ones_of_other_products_is_
 
 
 def test_a_short_exhibition_with_idle_time_or_no_stronger_neighbour_on_one_side_stays():
-    from ml.scoring import drop_bridges
-
     a, b = _iv("a", 0, 20, 0.9), _iv("b", 26, 50, 0.8)
     for kept in ([a, _iv("c", 22, 25.5, 0.6), b],          # 2 s of idle time before it
                  [a, _iv("c", 20.5, 25.5, 0.85), b],       # it beats b: no better neighbour on its right
@@ -162,12 +156,12 @@ def test_a_short_exhibition_with_idle_time_or_no_stronger_neighbour_on_one_side_
 def test_the_decision_drops_bridges_when_the_localizer_says_so():
     from dataclasses import replace
 
+    from ml.calibration import FEATURE_NAMES
+
     fused = np.zeros((30, 3))
     fused[0:12, 0] = 0.9
     fused[12:16, 2] = 0.5  # a third product wins the 4 s between two exhibitions
     fused[16:30, 1] = 0.9
-    from ml.calibration import FEATURE_NAMES
-
     s = _toy_scorer({})  # the score rises with the candidate's mean probability: 0.9 -> 0.88, 0.5 -> 0.6
     s.intervals.coef_[FEATURE_NAMES.index("mean")], s.intervals.intercept_ = 4.0, -1.6
     s.localizer = replace(s.localizer, alternates=0, extra_bias=0.0, switch_cost=0.5, min_duration_s=2.0)
