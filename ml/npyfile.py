@@ -1,11 +1,28 @@
-"""Best-effort atomic .npy files for the on-disk caches (catalog image vectors, title vectors)."""
+"""Atomic files for the on-disk caches: exported graphs (``atomic_path``) and best-effort .npy
+arrays (catalog image vectors, title vectors)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 
 import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_path(path: str, prefix: str, suffix: str = ""):
+    """A temporary path next to ``path`` to write to; renamed onto ``path`` when the block ends
+    without an exception (atomic on POSIX: concurrent readers see no file or the whole file),
+    removed in any case."""
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=os.path.dirname(path))
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def save_atomic(path: str, array: np.ndarray, prefix: str = ".npy_") -> bool:

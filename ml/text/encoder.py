@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..npyfile import save_atomic
+from ..npyfile import atomic_path, save_atomic
 
 DIM = 384
 MAX_BATCH_TOKENS = 2048  # padded word pieces per ONNX batch (OnnxSentenceModel.encode)
@@ -102,20 +101,13 @@ def export_onnx(path: str = "") -> str:
                           token_type_ids=token_type_ids).last_hidden_state
 
     ids = torch.ones((2, 8), dtype=torch.int64)
-    fd, tmp = tempfile.mkstemp(prefix=".text_", suffix=".onnx", dir=os.path.dirname(out))
-    os.close(fd)
-    try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(Hidden(model), (ids, ids, torch.zeros_like(ids)), tmp, dynamo=False, opset_version=17,
-                              input_names=["input_ids", "attention_mask", "token_type_ids"],
-                              output_names=["hidden"],
-                              dynamic_axes={n: {0: "n", 1: "tokens"} for n in
-                                            ("input_ids", "attention_mask", "token_type_ids", "hidden")})
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(out, ".text_", ".onnx") as tmp, torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Hidden(model), (ids, ids, torch.zeros_like(ids)), tmp, dynamo=False, opset_version=17,
+                          input_names=["input_ids", "attention_mask", "token_type_ids"],
+                          output_names=["hidden"],
+                          dynamic_axes={n: {0: "n", 1: "tokens"} for n in
+                                        ("input_ids", "attention_mask", "token_type_ids", "hidden")})
     return out
 
 
