@@ -36,7 +36,7 @@ def _localize(args) -> int:
                               visual_mode=args.visual_mode, fusion=args.fusion, asr_backend=args.asr_backend,
                               extra_visual=tuple(m.strip() for m in (args.extra_visual or "").split(",") if m.strip()),
                               asr_checkpoint=args.asr_checkpoint or "", device=args.device, step_s=args.step,
-                              projection=args.projection)
+                              projection=args.projection, image_precision=args.image_precision)
     memory = None
     if args.memory:
         from .adapt import ShopMemory
@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--projection", default="none",
                    help="learned projection of crop and catalog vectors: packaged (ml/models/projection.npz), "
                         "none (the pretrained space) or an .npz from `python -m ml.seed.projection`")
+    p.add_argument("--image-precision", default="fp32", choices=["fp32", "int8"],
+                   help="crop network graph: fp32 (float, default) or int8 (quantized: about 1.24x faster end "
+                        "to end on CPU, about 2 F1 points lower with the shipped fusion)")
     p.add_argument("--asr-backend", default="faster-whisper", choices=["faster-whisper", "openai-whisper"])
     p.add_argument("--asr-checkpoint", help="openai-whisper checkpoint file (GPU workers)")
     p.add_argument("--device", default="cpu")

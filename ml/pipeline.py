@@ -59,6 +59,9 @@ class PipelineOptions:
     # the learned projection of crop and catalog vectors (ml.visual.projection): "packaged"
     # (ml/models/projection.npz, trained by `python -m ml.seed.projection`), "none", or an .npz path
     projection: str = "none"
+    # the crop network's graph (ml.visual.quantize): "fp32" (float), or "int8" (quantized: ~1.24x
+    # faster end to end on CPU; opt-in until fusion is refitted on int8 features, see the README)
+    image_precision: str = "fp32"
 
     def __post_init__(self):
         self.modalities = tuple(self.modalities)
@@ -76,6 +79,8 @@ class PipelineOptions:
         if self.projection not in ("packaged", "none") and not (
                 str(self.projection).endswith(".npz") and os.path.isfile(self.projection)):
             raise ValueError(f"projection must be 'packaged', 'none' or an existing .npz file, got {self.projection!r}")
+        if self.image_precision not in ("int8", "fp32"):
+            raise ValueError(f"image_precision must be 'int8' or 'fp32', got {self.image_precision!r}")
 
     def to_dict(self) -> dict:
         """The options as JSON (stored on every result)."""
@@ -89,7 +94,7 @@ class PipelineOptions:
         from .visual.embedder import EmbedderOptions
 
         return VisualOptions(fps=self.fps, keep_embeddings=bool(self.seed_modes), projection=self.projection,
-                             embedder=EmbedderOptions(threads=self.threads))
+                             embedder=EmbedderOptions(threads=self.threads, precision=self.image_precision))
 
     def text_encoder(self):
         """The sentence encoder this run uses (its model is loaded once per process and threads)."""

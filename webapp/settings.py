@@ -233,6 +233,8 @@ SHOPFOCUS_PIPELINE_DEFAULTS = {k: v for k, v in {
     "threads": int(os.environ["SHOPFOCUS_THREADS"]) if os.environ.get("SHOPFOCUS_THREADS") else None,
     # tracklet (default), image, asymnet or lxmert: the visual feature (ml.fusion.VISUAL_FEATURES)
     "visual_mode": os.environ.get("SHOPFOCUS_VISUAL_MODE"),
+    # fp32 (default) or int8: the crop network's graph (ml.visual.quantize; faster, see the README)
+    "image_precision": os.environ.get("SHOPFOCUS_IMAGE_PRECISION"),
 }.items() if v}
 # Celery pool processes load the models as they start (webapp.celery.preload_models)
 SHOPFOCUS_PRELOAD_MODELS = env_bool("SHOPFOCUS_PRELOAD_MODELS", True)

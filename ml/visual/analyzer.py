@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -144,7 +144,13 @@ class VisualAnalyzer:
         self.embedder = embedder or ImageEmbedder(o.embedder)
         self.timings_s: dict[str, float] = defaultdict(float)
         t0 = time.perf_counter()
-        vectors, owner = embed_catalog(catalog, self.embedder, tta=o.catalog_tta,
+        # the catalog always goes through the float graph: it is embedded once and cached, so an
+        # int8 crop network (``EmbedderOptions.precision``) saves nothing there and would only
+        # add its error to both sides of every cosine
+        eo = self.embedder.options
+        catalog_embedder = self.embedder if eo.precision == "fp32" or eo.backend != "onnx" \
+            else ImageEmbedder(replace(eo, precision="fp32"))
+        vectors, owner = embed_catalog(catalog, catalog_embedder, tta=o.catalog_tta,
                                       cache=None if o.catalog_cache else False)
         self.views = None  # ((vectors, owner, thresholds) of positive views, same of negative ones)
         if memory is not None:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import threading
 import warnings
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..npyfile import atomic_path
 from ..types import Catalog
 from . import lite0
 
@@ -49,6 +49,10 @@ class EmbedderOptions:
     gem_p: float = 3.0
     resize: str = "pad"  # "pad" (letterbox, keeps aspect) | "stretch"
     backend: str = "onnx"  # "onnx" | "torch"
+    # "fp32": the float graph; "int8": the statically quantized one (``ml.visual.quantize``:
+    # ~2.1x faster per crop on CPU, ~1.24x end to end, but the fusion shipped was fitted on float
+    # features and loses 2 F1 points on int8 ones). ONNX backend only.
+    precision: str = "fp32"
     batch_size: int = 16
     threads: int = 2
     cache_dir: str = ""  # "" -> $SHOPFOCUS_CACHE or ~/.cache/shopfocus
@@ -60,6 +64,8 @@ class EmbedderOptions:
             raise ValueError(f"unknown backend {self.backend!r}")
         if self.resize not in ("pad", "stretch"):
             raise ValueError(f"unknown resize {self.resize!r}")
+        if self.precision not in ("int8", "fp32"):
+            raise ValueError(f"unknown precision {self.precision!r} (int8 or fp32)")
 
 
 def cache_dir(options: EmbedderOptions | None = None) -> str:
@@ -73,6 +79,10 @@ def _graph_key(options: EmbedderOptions) -> str:
     w = lite0.weights_path()
     meta = {"v": GRAPH_VERSION, "size": options.input_size, "weights": os.path.basename(w),
             "weights_bytes": os.path.getsize(w), "opset": 17}
+    if options.backend == "onnx" and options.precision == "int8":
+        from .quantize import calibration_key
+
+        meta["int8"] = calibration_key()
     return hashlib.sha1(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -93,29 +103,29 @@ def _wrapped(model):
 
 
 def export_onnx(options: EmbedderOptions) -> str:
-    """Path of the cached ONNX graph for ``options``, exporting it first if absent (atomic)."""
+    """Path of the cached ONNX graph for ``options``, exporting it first if absent (atomic);
+    the int8 graph is quantized from the float one (``ml.visual.quantize``)."""
     path = os.path.join(cache_dir(options), f"effnet_lite0_{_graph_key(options)}.onnx")
     if os.path.isfile(path):
         return path
+    if options.precision == "int8":
+        from dataclasses import replace
+
+        from .quantize import quantized_graph
+
+        return quantized_graph(export_onnx(replace(options, precision="fp32")), path)
     import torch
 
     from . import effnet
 
     model = _wrapped(effnet.load_pretrained())
     s = options.input_size
-    fd, tmp = tempfile.mkstemp(prefix=".effnet_", suffix=".onnx", dir=os.path.dirname(path))
-    os.close(fd)
-    try:
-        # the TorchScript exporter is the one asked for (dynamo=False): silence its deprecation note
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            torch.onnx.export(model, (torch.zeros(1, 3, s, s),), tmp, dynamo=False, opset_version=17,
-                              input_names=["image"], output_names=["features", "logits"],
-                              dynamic_axes={"image": {0: "n"}, "features": {0: "n"}, "logits": {0: "n"}})
-        os.replace(tmp, path)  # atomic on POSIX: readers see the old state or the whole file
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    # the TorchScript exporter is the one asked for (dynamo=False): silence its deprecation note
+    with atomic_path(path, ".effnet_", ".onnx") as tmp, torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(model, (torch.zeros(1, 3, s, s),), tmp, dynamo=False, opset_version=17,
+                          input_names=["image"], output_names=["features", "logits"],
+                          dynamic_axes={"image": {0: "n"}, "features": {0: "n"}, "logits": {0: "n"}})
     return path
 
 

@@ -120,3 +120,16 @@ def test_a_seed_visual_mode_without_a_trained_fusion_subset_says_how_to_train_it
                    "--modalities", "visual", "--visual-mode", "asymnet", "--fusion", str(path), "--quiet")
     assert proc.returncode == 2 and "no fusion model trained for modalities 'visual@asymnet'" in proc.stderr
     assert "make train" in proc.stderr and not (tmp_path / "r.json").exists()
+
+
+def test_the_int8_crop_network_is_chosen_on_the_command_line(tmp_path):
+    import json
+
+    proc = run_cli("localize", "--video", CLIP, "--catalog", CATALOG, "--out", str(tmp_path / "r.json"),
+                   "--comments", os.path.join(DATA, "clip", "comments.csv"), "--image-precision", "int8", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["options"]["image_precision"] == "int8" and result["intervals"]
+    bad = run_cli("localize", "--video", CLIP, "--catalog", CATALOG, "--out", str(tmp_path / "b.json"),
+                  "--image-precision", "int4")
+    assert bad.returncode == 2 and "invalid choice: 'int4'" in bad.stderr

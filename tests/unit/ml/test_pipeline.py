@@ -84,6 +84,17 @@ def test_shot_cuts_lie_between_the_frames_either_side_of_a_change():
     assert shot_cuts(np.array([0.0]), frames).tolist() == []  # one shot: no change
 
 
+def test_the_int8_crop_network_finds_the_same_products_at_their_times(result):
+    r = localize(CLIP, CATALOG, comments=os.path.join(CLIP_DIR, "comments.csv"),
+                 options=PipelineOptions(image_precision="int8"))
+    assert r.options["image_precision"] == "int8" and result.options["image_precision"] == "fp32"
+    for truth in _truth():
+        best = max((iv.iou(truth) for iv in r.intervals if iv.product_id == truth.product_id), default=0.0)
+        assert best >= 0.5, (truth, r.intervals)
+    drift = np.abs(r.curves.modalities["visual"] - result.curves.modalities["visual"]).max()
+    assert 0 < drift < 0.2  # another graph, the same evidence within a few hundredths
+
+
 def test_a_modality_subset_runs_only_its_stages():
     r = localize(CLIP, CATALOG, options=PipelineOptions(modalities=("speech",)))
     assert "asr" in r.timings_s and "visual" not in r.timings_s and "screen_text" not in r.timings_s
@@ -102,6 +113,7 @@ def test_screen_text_is_read_when_asked_for():
     ({"visual_mode": "resnet"}, "visual_mode must be one of"),
     ({"extra_visual": ("asymnet", "clip")}, "got 'clip'"),
     ({"modalities": ()}, "non-empty subset"),
+    ({"image_precision": "fp16"}, "image_precision must be 'int8' or 'fp32'"),
 ])
 def test_options_refuse_values_that_cannot_run(kw, message):
     with pytest.raises(ValueError, match=message):

@@ -53,6 +53,54 @@ def test_the_onnx_graph_is_cached_once_under_the_cache_dir(embedder):
     assert len(files) == 1 and not [f for f in os.listdir(embedder.cache) if f.startswith(".")]
 
 
+def test_the_int8_graph_keeps_the_float_graphs_vectors_and_matches(embedder):
+    names = sorted(p.name for p in GROCERY.glob("*.jpg"))
+    imgs = [read_rgb(str(GROCERY / n)) for n in names]
+    int8 = ImageEmbedder(EmbedderOptions(precision="int8", cache_dir=str(embedder.cache)))
+    q = int8.embed(imgs)
+    # quantized once from the float graph, next to it, with no temporary file left behind
+    assert len([f for f in os.listdir(embedder.cache) if f.endswith(".onnx")]) == 2
+    assert not [f for f in os.listdir(embedder.cache) if f.startswith(".")]
+    f = embedder.embed(imgs)
+    assert np.all(np.sum(q * f, axis=1) > 0.97)
+    assert np.abs(q @ q.T - f @ f.T).max() < 0.05
+    shop = [i for i, n in enumerate(names) if "__iconic" in n]
+    for i, n in enumerate(names):  # each in-store photo's nearest shop photo is the same in both
+        if "__test_" in n:
+            assert int(np.argmax(q[shop] @ q[i])) == int(np.argmax(f[shop] @ f[i]))
+
+
+def test_int8_and_float_vectors_are_cached_apart():
+    from ml.visual.catalog_cache import settings_key
+
+    assert settings_key(EmbedderOptions(precision="int8"), True) != settings_key(EmbedderOptions(), True)
+    with pytest.raises(ValueError, match="int8 or fp32"):
+        EmbedderOptions(precision="fp16")
+
+
+def test_a_missing_calibration_says_how_to_run_without_it(tmp_path):
+    from ml.visual.quantize import quantized_graph
+
+    with pytest.raises(FileNotFoundError, match="image-precision fp32"):
+        quantized_graph(str(tmp_path / "float.onnx"), str(tmp_path / "int8.onnx"), cache=str(tmp_path / "none.json"))
+
+
+def test_calibration_on_a_video_writes_ranges_that_build_a_working_graph(embedder, tmp_path):
+    from ml.visual.embedder import export_onnx
+    from ml.visual.quantize import calibrate, calibration_images, quantized_graph
+
+    clip = str(Path(__file__).parents[2] / "data" / "clip" / "clip.mp4")
+    squares = calibration_images([clip], per_video=4, max_crops=8)
+    assert squares.shape[1:] == (224, 224, 3) and 1 <= len(squares) <= 8 and squares.dtype == np.uint8
+    out = calibrate([clip], str(tmp_path / "ranges.json"), log=lambda *_: None, per_video=4, max_crops=8)
+    graph = quantized_graph(export_onnx(EmbedderOptions(precision="fp32", cache_dir=str(embedder.cache))),
+                            str(tmp_path / "int8.onnx"), cache=out)
+    from ml.visual.embedder import onnx_session
+
+    f, logits = onnx_session(graph, 1).run(None, {"image": np.zeros((2, 3, 224, 224), np.float32)})
+    assert f.shape == (2, 1280, 7, 7) and logits.shape == (2, 1000) and np.isfinite(f).all()
+
+
 def test_embeddings_are_unit_vectors_for_images_of_any_size(embedder):
     rng = np.random.default_rng(0)
     imgs = [read_rgb(str(GROCERY / "Banana__iconic.jpg")), rng.integers(0, 255, (31, 517, 3), np.uint8),
