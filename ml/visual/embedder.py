@@ -30,7 +30,7 @@ import json
 import os
 import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -50,8 +50,8 @@ class EmbedderOptions:
     resize: str = "pad"  # "pad" (letterbox, keeps aspect) | "stretch"
     backend: str = "onnx"  # "onnx" | "torch"
     # "fp32": the float graph; "int8": the statically quantized one (``ml.visual.quantize``:
-    # ~2.1x faster per crop on CPU, ~1.24x end to end, but the fusion shipped was fitted on float
-    # features and loses 2 F1 points on int8 ones). ONNX backend only.
+    # ~2.1x faster per crop on CPU, ~1.24x end to end; opt-in, since the shipped fusion was
+    # fitted on float features and loses accuracy on int8 ones). ONNX backend only.
     precision: str = "fp32"
     batch_size: int = 16
     threads: int = 2
@@ -109,8 +109,6 @@ def export_onnx(options: EmbedderOptions) -> str:
     if os.path.isfile(path):
         return path
     if options.precision == "int8":
-        from dataclasses import replace
-
         from .quantize import quantized_graph
 
         return quantized_graph(export_onnx(replace(options, precision="fp32")), path)
