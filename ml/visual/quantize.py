@@ -34,7 +34,10 @@ import tempfile
 
 import numpy as np
 
-MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "models")
+from ..fusion import MODELS_DIR
+from ..npyfile import atomic_path
+from . import lite0
+
 CALIBRATION = os.path.join(MODELS_DIR, "lite0_int8_calibration.json")
 
 
@@ -69,8 +72,6 @@ def quantized_graph(float_graph: str, out: str, cache: str = CALIBRATION) -> str
     """Build the int8 graph at ``out`` from ``float_graph`` and the committed ranges (atomic:
     concurrent workers never read a half-written file)."""
     _require(cache)
-    from ..npyfile import atomic_path
-
     with atomic_path(out, ".effnet_q_", ".onnx") as tmp:
         _quantize(float_graph, tmp, None, cache)
     return out
@@ -83,8 +84,6 @@ class _Crops:
         self.squares, self.batch, self.i = squares, batch, 0
 
     def get_next(self):
-        from . import lite0
-
         if self.i >= len(self.squares):
             return None
         x = lite0.normalise(self.squares[self.i:self.i + self.batch])
@@ -129,10 +128,11 @@ def calibrate(videos: list[str], out: str = CALIBRATION, log=print, **sample) ->
     squares = calibration_images(videos, **sample)
     log(f"{len(squares)} crops and shop photos from {len(videos)} videos")
     float_graph = export_onnx(EmbedderOptions(precision="fp32"))
-    if os.path.exists(out):
-        os.unlink(out)  # the calibrator writes a fresh cache
-    with tempfile.TemporaryDirectory(prefix="shopfocus_q_") as tmp:
-        _quantize(float_graph, os.path.join(tmp, "int8.onnx"), _Crops(squares), out)
+    # the ranges replace ``out`` only once measured: a failed calibration keeps the old file
+    with atomic_path(out, ".calibration_", ".json") as ranges, \
+            tempfile.TemporaryDirectory(prefix="shopfocus_q_") as tmp:
+        os.unlink(ranges)  # the calibrator measures only when its cache file does not exist yet
+        _quantize(float_graph, os.path.join(tmp, "int8.onnx"), _Crops(squares), ranges)
     log(f"wrote {out}")
     return out
 
